@@ -1,0 +1,105 @@
+"""Sentence splitting, word tokenization and heading detection, with no downloaded NLTK data.
+
+Sentences come from nupunkt (a pre-trained Punkt model shipped inside the package), which keeps
+abbreviations such as "U.S." or "Dr." inside their sentence. Headings are recognised per line
+*before* splitting, because a Title-Case heading without final punctuation would otherwise be glued
+onto the sentence that follows it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+HEADING = "heading"
+PARAGRAPH = "paragraph"
+
+_TERMINAL = tuple('.!?…:;"”’\')»')
+_WORD_RE = re.compile(r"[^\W_]+(?:['’\-.][^\W_]+)*", re.UNICODE)
+_SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+MAX_HEADING_WORDS = 14
+MAX_HEADING_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Block:
+    """One line of an article: a section heading (structure only) or a paragraph of sentences."""
+
+    kind: str
+    text: str
+
+
+def normalize_space(text: str) -> str:
+    """NFC-normalise and collapse runs of horizontal whitespace, keeping line breaks."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def is_heading(line: str) -> bool:
+    """A short line without final punctuation, such as "Putin Rejects Comprehensive Ceasefire"."""
+    line = line.strip()
+    if not line or len(line) > MAX_HEADING_CHARS:
+        return False
+    if line.endswith(_TERMINAL):
+        return False
+    words = line.split()
+    if len(words) > MAX_HEADING_WORDS:
+        return False
+    return any(ch.isalpha() for ch in line)
+
+
+def segment(text: str) -> list[Block]:
+    """Split an article body into heading and paragraph blocks, one per non-empty line."""
+    blocks = []
+    for line in normalize_space(text).split("\n"):
+        if not line:
+            continue
+        blocks.append(Block(HEADING if is_heading(line) else PARAGRAPH, line))
+    return blocks
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from nupunkt import load_default_model
+
+    return load_default_model()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text; line breaks are treated as hard boundaries (paragraphs, headings)."""
+    out: list[str] = []
+    tok = _tokenizer()
+    for line in normalize_space(text).split("\n"):
+        if not line:
+            continue
+        out.extend(s.strip() for s in tok.tokenize(line) if s.strip())
+    return out
+
+
+def body_sentences(text: str) -> list[str]:
+    """Sentences of the paragraphs only: headings are structure and never summary material."""
+    out: list[str] = []
+    for block in segment(text):
+        if block.kind == PARAGRAPH:
+            out.extend(split_sentences(block.text))
+    return out
+
+
+def tokenize_words(sentence: str) -> list[str]:
+    """Word tokens (letters and digits, keeping inner apostrophes, hyphens and dots as in U.S.)."""
+    return _WORD_RE.findall(sentence)
+
+
+class SumyTokenizer:
+    """The object sumy's parsers expect (`language`, `to_sentences`, `to_words`), fed by nupunkt."""
+
+    def __init__(self, language: str = "english"):
+        self.language = language
+
+    def to_sentences(self, paragraph: str) -> list[str]:
+        return split_sentences(paragraph)
+
+    def to_words(self, sentence: str) -> list[str]:
+        return tokenize_words(sentence)
