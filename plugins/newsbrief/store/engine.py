@@ -1,0 +1,71 @@
+"""Opening the store: one engine per URL and process, tables created on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsbrief.errors import ConfigError
+from newsbrief.store.schema import Base
+
+_STORES: dict[str, Store] = {}
+
+
+class Store:
+    """A database holding newsbrief's state; `session()` gives a transaction that commits on success."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigError("NEWSBRIEF_STORE_URL", None, f"not a database URL: {url!r}",
+                              "use e.g. sqlite:////path/newsbrief.db or postgresql+psycopg2://user@host/db") from None
+        kwargs: dict = {"future": True, "pool_pre_ping": True}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise ConfigError("NEWSBRIEF_STORE_URL", None, f"cannot open the store at {parsed!r}: {exc.orig}",
+                              "check that the database server runs and the database exists") from None
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        _STORES.pop(self.url, None)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store at `url` (default: the configured NEWSBRIEF_STORE_URL), reused within a process."""
+    if url is None:
+        from newsbrief.settings import load_settings
+
+        url = load_settings().store_url
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store(url)
+    return store

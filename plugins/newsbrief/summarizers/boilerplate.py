@@ -1,0 +1,67 @@
+"""Recognise article furniture that must never reach a summary: bylines, photo captions and credits,
+"Read more" and sharing prompts, newsletter pitches, timestamps and copyright lines.
+
+Extractors leave such lines in bodies often enough (they sit inside the article markup), and a
+centrality scorer loves them because they repeat names from the story. The patterns describe the
+*form* of furniture as publishers write it, so they carry across outlets. Patterns that could also
+open a real sentence ("By Friday, ...", "Updated figures show ...") only apply to short lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = r"(?:[A-Z][\w'’.\-]*|de|van|von|der|da|di|la|le|bin|al)"
+_NAMES = rf"{_NAME}(?:\s+{_NAME}){{0,4}}"
+_AGENCY = (r"(?:getty images|afp|ap photo|ap|reuters|epa|shutterstock|alamy|pa media|pa wire|pa"
+           r"|bloomberg|xinhua|anadolu|ap images|efe|ansa|tass|sipa|rex features|zuma)")
+
+_ANYWHERE = [
+    r"^(?:photo|photograph|picture|image|video|graphic|illustration|caption|file photo)\s*"
+    r"(?:caption|credit|source|copyright)?\s*[:|]",
+    r"^image (?:caption|source|copyright)\b",
+    r"^(?:photos?|pictures?|images?)\s+(?:courtesy of|by)\s",
+    r"\((?:photo|picture|image|video|credit)\s*(?:by|credit|:)[^)]*\)\s*$",
+    rf"(?:[/©]\s*|\bvia\s+|\bcredit:?\s+|\bphoto:?\s+){_AGENCY}\)?\.?\s*$",
+    r"^(?:reporting|additional reporting|editing|writing|compiled|edited) by\s",
+    r"\ball rights reserved\b",
+    r"^(?:this (?:article|story) (?:was|has been) (?:originally |first )?(?:published|updated|corrected))",
+]
+_SHORT = [
+    rf"^(?:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
+    r"\s*(?:[,|•·/–—-]\s*[^.!?]{0,60})?$",
+    r"^(?:read|see|watch|click|tap|listen) (?:more|also|next|here|now|the full|our)\b",
+    r"^(?:related|more|recommended|most read|most popular|trending|top stories|also read"
+    r"|you may also like|further reading|more on this story|more from|related (?:stories|articles|content|topics))"
+    r"\b\s*[:|»>\-–—]?",
+    r"^(?:advertisement|sponsored|promoted|skip advertisement|story continues below)\b",
+    r"^(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
+    r"|email us|send us|contact (?:the )?(?:author|us|reporter))\b",
+    r"\bnewsletter\b",
+    r"^(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
+    r"^@\w+\s*$",
+    r"^(?:copyright|©|\(c\))\s",
+    r"^(?:published|updated|posted|last (?:updated|modified)|first published)\b[^.!?]{0,40}"
+    r"(?:\d{1,2}:\d{2}|\b\d{4}\b|\bago\b|\bgmt\b|\butc\b|\bbst\b|\bedt\b|\best\b)",
+    r"^\S+@\S+\.\w+$",
+    r"^(?:continue reading|keep reading|back to top|print this|comments?\s*\(\d+\)|\d+\s+comments?)",
+]
+_ANYWHERE_RE = re.compile("|".join(f"(?:{p})" for p in _ANYWHERE), re.IGNORECASE)
+_SHORT_RE = re.compile("|".join(f"(?:{p})" for p in _SHORT), re.IGNORECASE)
+_BYLINE_START_RE = re.compile(r"^(?:by|written by|words by|story by)\s", re.IGNORECASE)
+_BYLINE_RE = re.compile(_SHORT[0])
+SHORT_WORDS = 16
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """True for furniture (byline, caption, credit, 'Read more', share/subscribe prompt, timestamp)."""
+    s = sentence.strip().strip("*_#>|").strip()
+    if not s:
+        return True
+    if _ANYWHERE_RE.search(s):
+        return True
+    if len(s.split()) > SHORT_WORDS:
+        return False
+    if _BYLINE_START_RE.match(s):
+        return bool(_BYLINE_RE.match(s)) and not s.rstrip("\"'”’").endswith((".", "!", "?"))
+    return bool(_SHORT_RE.search(s))
