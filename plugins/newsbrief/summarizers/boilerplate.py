@@ -28,12 +28,12 @@ _ANYWHERE = [
     r"^(?:this (?:article|story) (?:was|has been) (?:originally |first )?(?:published|updated|corrected))",
 ]
 _SHORT = [
-    rf"^(?:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
+    rf"^(?i:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
     r"\s*(?:[,|•·/–—-]\s*[^.!?]{0,60})?$",
     r"^(?:read|see|watch|click|tap|listen) (?:more|also|next|here|now|the full|our)\b",
     r"^(?:related|more|recommended|most read|most popular|trending|top stories|also read"
     r"|you may also like|further reading|more on this story|more from|related (?:stories|articles|content|topics))"
-    r"\b\s*[:|»>\-–—]?",
+    r"(?:\s*[:|»>\-–—]|\s*$)",
     r"^(?:advertisement|sponsored|promoted|skip advertisement|story continues below)\b",
     r"^(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
     r"|email us|send us|contact (?:the )?(?:author|us|reporter))\b",
@@ -41,8 +41,8 @@ _SHORT = [
     r"^(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
     r"^@\w+\s*$",
     r"^(?:copyright|©|\(c\))\s",
-    r"^(?:published|updated|posted|last (?:updated|modified)|first published)\b[^.!?]{0,40}"
-    r"(?:\d{1,2}:\d{2}|\b\d{4}\b|\bago\b|\bgmt\b|\butc\b|\bbst\b|\bedt\b|\best\b)",
+    r"^(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+on)?[:\s]+"
+    r"(?:\d|(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\w+ ago\b)",
     r"^\S+@\S+\.\w+$",
     r"^(?:continue reading|keep reading|back to top|print this|comments?\s*\(\d+\)|\d+\s+comments?)",
 ]

@@ -1,0 +1,195 @@
+"""Summary quality (ROUGE) and speed of newsbrief's summarizers on the BBC News Summary sample.
+
+Usage (from the repo root):  .venv/bin/python bench/summaries.py [--quick] [--no-speed]
+
+Quality: ROUGE-1/2/L F1 x100 (Google's rouge_score, Porter stemming) against the human-selected
+extractive reference of each of the 100 BBC articles in ../shared/data/bbc-summary-100, asking each
+system for as many sentences as the reference has. Reported overall, per topic, and on the even
+(dev: the only half newsbrief's weights were chosen on) and odd (held-out) numbered articles.
+Speed: articles per second over the same articles, repeated so each run lasts ~2 s, in one process
+and in a pool of 2 processes; peak Python memory of one pass (tracemalloc).
+Writes bench/results/summaries.json with the git commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from newsbrief.summarize import ALGORITHMS, summarize  # noqa: E402
+
+DATA = ROOT / ".." / "shared" / "data" / "bbc-summary-100"
+RESULTS = ROOT / "bench" / "results"
+TOPICS = ("business", "entertainment", "politics", "sport", "tech")
+STOCK_LEXRANK = "sumy-lexrank-raw"
+
+
+def load_bbc(data: Path = DATA) -> list[dict]:
+    """Articles as {id, topic, number, title, text, reference: [sentences]}; exits if the data is absent."""
+    if not (data / "article").is_dir():
+        sys.exit(f"BBC summary data not found at {data.resolve()}: this benchmark needs ../shared/data/"
+                 "bbc-summary-100 next to the repository (see ../shared/data/README.md).")
+    articles = []
+    for path in sorted((data / "article").glob("*/*.txt")):
+        topic = path.parent.name
+        lines = path.read_text(encoding="utf-8").split("\n")
+        reference = (data / "summary" / topic / path.name).read_text(encoding="utf-8").split("\n")
+        articles.append({
+            "id": f"{topic}/{path.stem}", "topic": topic, "number": int(path.stem),
+            "title": lines[0].strip(), "text": "\n".join(lines[1:]),
+            "reference": [s.strip() for s in reference if s.strip()],
+        })
+    return articles
+
+
+def run_system(system: str, article: dict) -> list[str]:
+    count = len(article["reference"])
+    if system == STOCK_LEXRANK:
+        return stock_lexrank(article["text"], count)
+    return summarize(article["text"], title=article["title"], sentences=count, algorithm=system)
+
+
+def stock_lexrank(text: str, count: int) -> list[str]:
+    """Stock sumy LexRank as a user would call it: our splitter feeding sumy, nothing cached."""
+    from newsbrief.sentences import SumyTokenizer
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.parsers.plaintext import PlaintextParser
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.utils import get_stop_words
+
+    summarizer = LexRankSummarizer(Stemmer("english"))
+    summarizer.stop_words = get_stop_words("english")
+    document = PlaintextParser.from_string(text, SumyTokenizer()).document
+    return [str(s) for s in summarizer(document, count)]
+
+
+def rouge(articles: list[dict], summaries: list[list[str]]) -> list[dict]:
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    out = []
+    for article, summary in zip(articles, summaries, strict=True):
+        scores = scorer.score("\n".join(article["reference"]), "\n".join(summary))
+        out.append({k: 100 * v.fmeasure for k, v in scores.items()})
+    return out
+
+
+def mean_scores(rows: list[dict]) -> dict:
+    return {k: round(statistics.fmean(r[k] for r in rows), 1) for k in ("rouge1", "rouge2", "rougeL")}
+
+
+def quality(articles: list[dict], systems: list[str]) -> dict:
+    results = {}
+    for system in systems:
+        scores = rouge(articles, [run_system(system, a) for a in articles])
+        slices = {"all": scores}
+        slices["dev (even)"] = [s for a, s in zip(articles, scores, strict=True) if a["number"] % 2 == 0]
+        slices["held-out (odd)"] = [s for a, s in zip(articles, scores, strict=True) if a["number"] % 2 == 1]
+        for topic in TOPICS:
+            slices[topic] = [s for a, s in zip(articles, scores, strict=True) if a["topic"] == topic]
+        results[system] = {name: mean_scores(rows) for name, rows in slices.items() if rows}
+    return results
+
+
+def _work(args: tuple[str, list[dict]]) -> int:
+    system, articles = args
+    for article in articles:
+        run_system(system, article)
+    return len(articles)
+
+
+def speed(articles: list[dict], systems: list[str], seconds: float = 2.0) -> dict:
+    results = {}
+    for system in systems:
+        _work((system, articles[:5]))
+        start = time.perf_counter()
+        _work((system, articles))
+        one_pass = time.perf_counter() - start
+        repeats = max(1, round(seconds / max(one_pass, 1e-6)))
+        batch = articles * repeats
+        start = time.perf_counter()
+        _work((system, batch))
+        single = len(batch) / (time.perf_counter() - start)
+        halves = [(system, batch[i::2]) for i in range(2)]
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pool.map(_work, [(system, articles[:5])] * 2)
+            start = time.perf_counter()
+            done = sum(pool.map(_work, halves))
+            double = done / (time.perf_counter() - start)
+        tracemalloc.start()
+        _work((system, articles))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        results[system] = {"articles_per_s_1proc": round(single, 1), "articles_per_s_2proc": round(double, 1),
+                           "ms_per_article": round(1000 / single, 3), "peak_mib": round(peak / 2**20, 2),
+                           "articles_timed": len(batch)}
+    return results
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def print_quality(results: dict) -> None:
+    slices = list(next(iter(results.values())))
+    print("\nROUGE F1 x100 (R-1/R-2/R-L) on bbc-summary-100, summary length = reference length")
+    print(f"{'system':<12}" + "".join(f"{s:>19}" for s in slices[:3]))
+    for system, rows in results.items():
+        print(f"{system:<12}" + "".join(f"{_fmt(rows[s]):>19}" for s in slices[:3]))
+    print(f"\nPer topic\n{'system':<12}" + "".join(f"{s:>19}" for s in slices[3:]))
+    for system, rows in results.items():
+        print(f"{system:<12}" + "".join(f"{_fmt(rows[s]):>19}" for s in slices[3:]))
+
+
+def _fmt(row: dict) -> str:
+    return f"{row['rouge1']:.1f}/{row['rouge2']:.1f}/{row['rougeL']:.1f}"
+
+
+def print_speed(results: dict) -> None:
+    print("\nSpeed (articles/s; higher is better) and peak traced memory of one pass")
+    print(f"{'system':<18}{'1 process':>11}{'2 processes':>13}{'ms/article':>12}{'peak MiB':>10}")
+    for system, row in results.items():
+        print(f"{system:<18}{row['articles_per_s_1proc']:>11.1f}{row['articles_per_s_2proc']:>13.1f}"
+              f"{row['ms_per_article']:>12.3f}{row['peak_mib']:>10.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-speed", action="store_true", help="quality table only")
+    parser.add_argument("--seconds", type=float, default=2.0, help="target duration of each speed run")
+    parser.add_argument("--out", type=Path, default=RESULTS / "summaries.json")
+    args = parser.parse_args(argv)
+    articles = load_bbc()
+    systems = ["lead", *[a for a in ALGORITHMS if a not in ("lead", "newsbrief")], "newsbrief"]
+    report = {"commit": git_commit(), "python": platform.python_version(), "articles": len(articles),
+              "dataset": "bbc-summary-100", "quality": quality(articles, systems)}
+    print_quality(report["quality"])
+    if not args.no_speed:
+        report["speed"] = speed(articles, [STOCK_LEXRANK, *systems], args.seconds)
+        print_speed(report["speed"])
+        base = report["speed"][STOCK_LEXRANK]["articles_per_s_1proc"]
+        ours = report["speed"]["newsbrief"]["articles_per_s_1proc"]
+        print(f"\nnewsbrief is {ours / base:.1f}x the speed of stock sumy LexRank (one process)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

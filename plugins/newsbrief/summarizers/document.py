@@ -1,0 +1,62 @@
+"""Turn an article body into the candidate sentences every summarizer chooses from.
+
+Cleaning happens once, here, so that every algorithm obeys the same guarantees: headings are
+structure, not sentences; a first line repeating the title is not a sentence; furniture (bylines,
+captions, "Read more") is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted
+twice) is a candidate only once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from newsbrief.sentences import PARAGRAPH, segment, split_sentences
+from newsbrief.summarizers.boilerplate import is_boilerplate
+
+_KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _key(text: str) -> str:
+    return _KEY_RE.sub(" ", text.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Article:
+    """Candidate sentences in document order, each with the index of its paragraph."""
+
+    title: str
+    sentences: tuple[str, ...]
+    paragraphs: tuple[int, ...]
+
+    def paragraph_groups(self) -> list[list[str]]:
+        groups: list[list[str]] = []
+        last = None
+        for sentence, para in zip(self.sentences, self.paragraphs, strict=True):
+            if para != last:
+                groups.append([])
+                last = para
+            groups[-1].append(sentence)
+        return groups
+
+
+def prepare(text: str, title: str | None = None) -> Article:
+    title = (title or "").strip()
+    title_key = _key(title)
+    sentences: list[str] = []
+    paragraphs: list[int] = []
+    seen: set[str] = set()
+    blocks = segment(text or "")
+    if blocks and title_key and _key(blocks[0].text) == title_key:
+        blocks = blocks[1:]
+    for index, block in enumerate(blocks):
+        if block.kind != PARAGRAPH or is_boilerplate(block.text):
+            continue
+        for sentence in split_sentences(block.text):
+            key = _key(sentence)
+            if not key or key in seen or key == title_key or is_boilerplate(sentence):
+                continue
+            seen.add(key)
+            sentences.append(sentence)
+            paragraphs.append(index)
+    return Article(title, tuple(sentences), tuple(paragraphs))

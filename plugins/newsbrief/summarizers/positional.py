@@ -1,0 +1,3 @@
+"""placeholder"""
+def rank(article, count):
+    return list(range(count))
