@@ -99,6 +99,7 @@ class Article(Base):
     flags: Mapped[list] = mapped_column(JSON, default=list)
     topics_hint: Mapped[list] = mapped_column(JSON, default=list)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
+    run_key: Mapped[str | None] = mapped_column(String(200), index=True)  # the run that first ingested it
 
 
 class Summary(Base):
