@@ -1,0 +1,335 @@
+"""A guarded HTTP client for feeds and article pages: nothing a remote server does can hang or flood a run.
+
+Why not feedparser's or trafilatura's own fetchers: they have no wall-clock deadline, no byte cap and
+no address checks. Here every request has connect/read timeouts plus a total deadline (a server that
+drips one byte a second still ends), a cap on decoded body bytes (gzip bombs included), a redirect cap,
+conditional GET, and an SSRF guard.
+
+SSRF guard: only http/https; the host is resolved with getaddrinfo and addresses that are loopback,
+private, link-local, CGNAT, reserved, multicast or cloud metadata are refused unless the host or
+network is allow-listed (`NEWSBRIEF_FETCH_ALLOW`, or `allow=`). The check runs inside the connection
+itself (a custom httpcore network backend) and the socket is opened to the address just checked, so
+each redirect hop is checked and a DNS answer cannot change between check and connect (no rebinding
+window). Proxies from the environment are ignored for the same reason. Limit: getaddrinfo itself has
+no timeout of ours; the system resolver's (usually 5 s per attempt) applies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from newsbrief.errors import InputError
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    VERSION = _dist_version("newsbrief")
+except Exception:  # noqa: BLE001 - running from a checkout without installed metadata
+    VERSION = "0.1.0"
+
+PROJECT_URL = "https://github.com/newsbrief/newsbrief"
+USER_AGENT = f"newsbrief/{VERSION} (+{PROJECT_URL})"
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchError(InputError):
+    """A fetch that failed; `kind` is a short machine label (timeout, too_large, blocked, http_404, ...)."""
+
+    def __init__(self, url: str, kind: str, reason: str, fix: str | None = None, *,
+                 status: int | None = None, retry_after: float | None = None):
+        self.url = url
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(url, reason, fix)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+class AllowList:
+    """Hosts and networks the SSRF guard lets through (tests, intranets): 'localhost', '10.0.0.0/8', '127.0.0.1'."""
+
+    def __init__(self, entries: Iterable[str] = ()):
+        self.hosts: set[str] = set()
+        self.networks: list[IPNetwork] = []
+        for raw in entries:
+            entry = raw.strip().lower()
+            if not entry:
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.hosts.add(entry.rstrip("."))
+
+    @classmethod
+    def from_env(cls, extra: Iterable[str] = ()) -> AllowList:
+        env = os.environ.get("NEWSBRIEF_FETCH_ALLOW", "")
+        return cls([*env.split(","), *extra])
+
+    def allows_host(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self.hosts
+
+    def allows_ip(self, ip: IPAddress) -> bool:
+        for net in self.networks:
+            if ip.version == net.version and ip in net:
+                if ip in METADATA_ADDRESSES and net.num_addresses > 1:
+                    continue
+                return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self.hosts or self.networks)
+
+
+def refused_reason(ip: IPAddress) -> str | None:
+    """Why an address must not be fetched from, or None if it is a public unicast address."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_unspecified or ip.is_reserved:
+        return "a reserved address"
+    if ip.is_private:
+        return "a private address"
+    if not ip.is_global:
+        return "a non-public address"
+    return None
+
+
+def resolve_checked(host: str, port: int, allow: AllowList) -> list[str]:
+    """The addresses of `host` that may be connected to; raises FetchError when none may."""
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        infos = [str(literal)]
+    else:
+        try:
+            infos = list(dict.fromkeys(
+                info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            ))
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(host, "dns", f"cannot resolve host {host!r}: {exc}",
+                             "check the URL's host name") from None
+    if allow.allows_host(host):
+        return infos
+    allowed, refused = [], []
+    for addr in infos:
+        ip = ipaddress.ip_address(addr.split("%")[0])
+        reason = None if allow.allows_ip(ip) else refused_reason(ip)
+        (refused if reason else allowed).append((addr, reason))
+    if not allowed:
+        addr, reason = refused[0]
+        raise FetchError(host, "blocked", f"refused: {host} resolves to {addr}, {reason}",
+                         "add the host or network to NEWSBRIEF_FETCH_ALLOW if it is a trusted intranet source")
+    return [addr for addr, _ in allowed]
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolves, checks and connects to the checked address in one step, for every connection."""
+
+    def __init__(self, allow: AllowList):
+        self._allow = allow
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = resolve_checked(host, port, self._allow)
+        last: Exception | None = None
+        for addr in addresses:
+            try:
+                return self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class GuardedClient:
+    """One shared, thread-safe client; use as a context manager or call close()."""
+
+    def __init__(self, limits: FetchLimits | None = None, *, allow: Iterable[str] | AllowList = (),
+                 user_agent: str = USER_AGENT, max_connections: int = 32):
+        self.limits = limits or FetchLimits()
+        self.allow = allow if isinstance(allow, AllowList) else AllowList.from_env(allow)
+        transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections,
+                                                            max_keepalive_connections=max_connections))
+        transport._pool._network_backend = _GuardedBackend(self.allow)  # the only way httpx lets us pin
+        self._client = httpx.Client(
+            transport=transport,
+            trust_env=False,
+            follow_redirects=False,
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
+        )
+
+    def __enter__(self) -> GuardedClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str | None = None, max_bytes: int | None = None) -> FetchResult:
+        """GET with redirects followed by hand (each hop re-checked); raises FetchError with a reason."""
+        limits = self.limits
+        cap = max_bytes or limits.max_bytes
+        deadline = time.monotonic() + limits.total_timeout
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
+        current, hops = url, []
+        while True:
+            if time.monotonic() > deadline:
+                raise _deadline(url, limits)
+            _check_scheme(url, current)
+            try:
+                with self._client.stream("GET", current, headers=headers) as resp:
+                    if resp.status_code in _REDIRECTS and "location" in resp.headers:
+                        target = urljoin(current, resp.headers["location"])
+                        if len(hops) >= limits.max_redirects:
+                            raise FetchError(url, "too_many_redirects",
+                                             f"more than {limits.max_redirects} redirects (last to {target})",
+                                             "point the feed at its final URL")
+                        hops.append(target)
+                        current = target
+                        continue
+                    result = FetchResult(url=url, final_url=current, status=resp.status_code,
+                                         headers={k.lower(): v for k, v in resp.headers.items()}, redirects=hops)
+                    if resp.status_code == 304:
+                        return result
+                    if resp.status_code >= 400:
+                        raise _status_error(url, resp)
+                    declared = resp.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > cap and "content-encoding" not in resp.headers:
+                        raise _too_large(url, cap, f"declared {int(declared):,} bytes")
+                    chunks, size = [], 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > cap:
+                            raise _too_large(url, cap, "body kept coming")
+                        chunks.append(chunk)
+                        if time.monotonic() > deadline:
+                            raise _deadline(url, limits)
+                    result.body = b"".join(chunks)
+                    return result
+            except FetchError as exc:
+                if exc.url == url:
+                    raise
+                reason = exc.reason if current == url else f"{exc.reason} (after redirect to {current})"
+                raise FetchError(url, exc.kind, reason, exc.fix, status=exc.status,
+                                 retry_after=exc.retry_after) from None
+            except httpx.TimeoutException as exc:
+                phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+                raise FetchError(url, "timeout", f"timed out {phase} ({_timeout_of(exc, limits)} s)",
+                                 "the server is slow or down; it is retried with back-off") from None
+            except httpx.DecodingError as exc:
+                raise FetchError(url, "bad_encoding", f"cannot decode the response body: {exc}") from None
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                raise FetchError(url, "connect", f"connection failed: {type(exc).__name__}: {exc}",
+                                 "check the URL; the server may be down") from None
+
+
+def _check_scheme(original: str, url: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise FetchError(original, "bad_url", f"not a valid URL: {url!r}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError(original, "blocked", f"refused: only http and https are fetched, not {url!r}",
+                         "use an http(s) URL")
+    if not parts.hostname:
+        raise FetchError(original, "bad_url", f"URL has no host: {url!r}")
+
+
+def _status_error(url: str, resp: httpx.Response) -> FetchError:
+    retry_after = None
+    raw = resp.headers.get("retry-after", "").strip()
+    if raw.isdigit():
+        retry_after = float(raw)
+    fix = {404: "the feed moved or was removed: update its URL", 410: "the feed is gone: remove it",
+           401: "the feed needs credentials", 403: "the server refuses us"}.get(resp.status_code,
+                                                                             "retried with back-off")
+    return FetchError(url, f"http_{resp.status_code}", f"HTTP {resp.status_code} {resp.reason_phrase}".strip(),
+                      fix, status=resp.status_code, retry_after=retry_after)
+
+
+def _too_large(url: str, cap: int, detail: str) -> FetchError:
+    return FetchError(url, "too_large", f"response larger than the {cap:,}-byte cap ({detail})",
+                      "raise max_bytes for this feed if it is genuine")
+
+
+def _deadline(url: str, limits: FetchLimits) -> FetchError:
+    return FetchError(url, "timeout", f"download took longer than {limits.total_timeout:g} s (slow server)",
+                      "retried with back-off")
+
+
+def _timeout_of(exc: Exception, limits: FetchLimits) -> str:
+    return f"{limits.connect_timeout:g}" if isinstance(exc, httpx.ConnectTimeout) else f"{limits.read_timeout:g}"
