@@ -1,0 +1,424 @@
+"""The docker-compose topology, natively: every Airflow component as a process on loopback.
+
+Each component gets the environment of docker-compose.yml's ``x-airflow-common`` with only the values
+that name a host, a port, a path or a secret replaced, so a key added to the compose file reaches the
+native test too (and one the test invents fails ``native_environment``). Every process starts in its
+own session so it can be stopped with its children (the Celery worker's task processes outlive a
+kill of the worker's main pid alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import psycopg2
+import redis
+
+from tests.deploy.compose_file import (
+    COMPOSE_FILE,
+    ENV_EXAMPLE,
+    airflow_common_environment,
+    load_compose,
+    read_env_file,
+)
+
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+REDIS_URL = "redis://127.0.0.1:6379/{db}"
+VENV_BIN = Path(sys.executable).parent
+_CLAIM_KEY = "newsbrief:integration:claim"
+
+
+class TopologyError(AssertionError):
+    """A component did not come up or a run did not reach the expected state; the message says which."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sample_secrets() -> dict[str, str]:
+    """Fresh values for the secrets .env.example leaves empty (each one also a valid Fernet key)."""
+    names = [name for name, value in read_env_file(ENV_EXAMPLE).items() if value == ""]
+    return {name: urlsafe_b64encode(os.urandom(32)).decode() for name in names}
+
+
+def compose_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``x-airflow-common``'s environment as Compose would give it, .env.example plus fresh secrets."""
+    env = {**read_env_file(ENV_EXAMPLE), **sample_secrets(), **(extra or {})}
+    return airflow_common_environment(load_compose(env, COMPOSE_FILE))
+
+
+def native_environment(compose_env: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+    """The compose environment with loopback values; an override of a key compose lacks is a bug."""
+    unknown = sorted(set(overrides) - set(compose_env))
+    if unknown:
+        raise KeyError(f"native test sets keys docker-compose.yml does not: {unknown}; add them to x-airflow-common")
+    return {**compose_env, **overrides}
+
+
+# --- PostgreSQL and Redis -------------------------------------------------------------------------
+
+
+def create_database(prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(PG_ADMIN_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return name
+
+
+def drop_database(name: str) -> None:
+    conn = psycopg2.connect(PG_ADMIN_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    conn.close()
+
+
+def claim_redis_db() -> int:
+    """An empty Redis database, marked as ours so that a concurrent run picks another one."""
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(REDIS_URL.format(db=db))
+        try:
+            if client.dbsize() == 0 and client.set(_CLAIM_KEY, str(os.getpid()), nx=True):
+                return db
+        finally:
+            client.close()
+    raise TopologyError("no empty Redis database (1-15) on 127.0.0.1:6379 to use as the Celery broker")
+
+
+def release_redis_db(db: int) -> None:
+    client = redis.Redis.from_url(REDIS_URL.format(db=db))
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    popen: subprocess.Popen
+    log: Path
+    known: set[int] = field(default_factory=set)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def remember_children(self) -> None:
+        self.known.update(descendants(self.pid))
+
+    def kill(self, sig: int = signal.SIGKILL) -> list[int]:
+        """Signal the process group and every descendant seen, also those that left the group."""
+        self.remember_children()
+        pids = [self.pid, *sorted(self.known)]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        return pids
+
+    def stop(self, grace: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            self.kill(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(grace)
+        self.kill(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
+        survivors = [pid for pid in [self.pid, *self.known] if alive(pid)]
+        if survivors:
+            raise TopologyError(f"{self.name}: processes {survivors} survived SIGKILL")
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+
+@dataclass
+class Topology:
+    """Airflow home, databases, broker, processes and a REST client; ``close`` undoes all of it."""
+
+    home: Path
+    env: dict[str, str]
+    api_url: str
+    username: str
+    password: str
+    store_url: str
+    databases: list[str] = field(default_factory=list)
+    redis_db: int | None = None
+    processes: list[Process] = field(default_factory=list)
+    _token: str | None = None
+
+    # processes
+
+    def process_env(self) -> dict[str, str]:
+        inherited = {key: value for key, value in os.environ.items()
+                     if not key.startswith(("AIRFLOW", "_AIRFLOW", "NEWSBRIEF_", "PYTEST_"))}
+        return {**inherited, **self.env, "AIRFLOW_HOME": str(self.home), "PYTHONUNBUFFERED": "1",
+                "PATH": f"{VENV_BIN}{os.pathsep}{inherited.get('PATH', '')}"}
+
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
+        log = self.home / "logs" / f"{name}.out"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        argv = [str(VENV_BIN / "airflow"), *args]
+        with log.open("ab") as out:
+            popen = subprocess.Popen(argv, cwd=self.home, env={**self.process_env(), **(env or {})},
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        process = Process(name, argv, popen, log)
+        self.processes.append(process)
+        return process
+
+    def run(self, name: str, *args: str, timeout: float = 180) -> None:
+        process = self.start(name, *args)
+        try:
+            code = process.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.stop()
+            raise TopologyError(f"`airflow {' '.join(args)}` took over {timeout:.0f} s\n{process.tail()}") from None
+        if code != 0:
+            raise TopologyError(f"`airflow {' '.join(args)}` exited {code}\n{process.tail()}")
+
+    def running(self) -> list[Process]:
+        return [p for p in self.processes if p.popen.poll() is None]
+
+    def check_running(self, *names: str) -> None:
+        for process in self.processes:
+            if process.name in names and process.popen.poll() is not None:
+                raise TopologyError(f"{process.name} exited with {process.popen.returncode}\n{process.tail()}")
+
+    def report(self) -> str:
+        return "\n".join(f"----- {p.name} (pid {p.pid}, exit {p.popen.poll()}) {p.log}\n{p.tail()}"
+                         for p in self.processes)
+
+    def close(self) -> list[str]:
+        """Stop every process, drop the databases, empty the broker; returns what went wrong."""
+        problems = []
+        for process in reversed(self.processes):
+            with contextlib.suppress(Exception):
+                process.remember_children()
+        for process in reversed(self.processes):
+            try:
+                process.stop()
+            except Exception as exc:
+                problems.append(f"{process.name}: {exc}")
+        for name in self.databases:
+            try:
+                drop_database(name)
+            except Exception as exc:
+                problems.append(f"drop database {name}: {exc}")
+        if self.redis_db is not None:
+            try:
+                release_redis_db(self.redis_db)
+            except Exception as exc:
+                problems.append(f"flush redis db {self.redis_db}: {exc}")
+        return problems
+
+    # REST API, as a user
+
+    def client(self) -> httpx.Client:
+        if self._token is None:
+            response = httpx.post(f"{self.api_url}/auth/token",
+                                  json={"username": self.username, "password": self.password}, timeout=30)
+            if response.status_code >= 300:
+                raise TopologyError(f"login as {self.username} failed: {response.status_code} {response.text}")
+            self._token = response.json()["access_token"]
+        return httpx.Client(base_url=f"{self.api_url}/api/v2", timeout=30,
+                            headers={"Authorization": f"Bearer {self._token}"})
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self.client() as client:
+            response = client.request(method, path, **kwargs)
+        if response.status_code >= 300:
+            raise TopologyError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def wait_healthy(self, timeout: float = 180) -> dict:
+        """Until the api-server answers and reports scheduler, dag-processor and triggerer alive."""
+        deadline, last = time.monotonic() + timeout, "no answer"
+        while time.monotonic() < deadline:
+            self.check_running("api-server", "scheduler", "dag-processor", "triggerer")
+            try:
+                health = httpx.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).json()
+            except (httpx.HTTPError, ValueError) as exc:
+                last = repr(exc)
+            else:
+                last = json.dumps(health)
+                parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+                if all((health.get(part) or {}).get("status") == "healthy" for part in parts):
+                    return health
+            time.sleep(1)
+        raise TopologyError(f"components not healthy after {timeout:.0f} s: {last}\n{self.report()}")
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict:
+        deadline, last = time.monotonic() + timeout, ""
+        while time.monotonic() < deadline:
+            try:
+                return self.api("GET", f"/dags/{dag_id}")
+            except TopologyError as exc:
+                last = str(exc)
+            try:
+                errors = self.api("GET", "/importErrors")
+            except TopologyError:
+                errors = {}
+            if errors.get("total_entries"):
+                raise TopologyError(f"DAG files failed to import: {json.dumps(errors['import_errors'], indent=1)}")
+            time.sleep(1)
+        raise TopologyError(f"DAG {dag_id} not parsed after {timeout:.0f} s: {last}\n{self.report()}")
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+        return run["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")["state"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        body = self.api("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")
+        return {ti["task_id"]: ti for ti in body["task_instances"]}
+
+    def wait_until(self, what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5,
+                   watch: Iterable[str] = ("api-server", "scheduler")) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_running(*watch)
+            result = check()
+            if result:
+                return result
+            time.sleep(interval)
+        raise TopologyError(f"timed out after {timeout:.0f} s waiting for {what}\n{self.report()}")
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        def finished() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        state = self.wait_until(f"run {run_id} of {dag_id} to finish", finished, timeout, interval=1)
+        if state != "success":
+            tis = self.task_instances(dag_id, run_id)
+            summary = {task: (ti["state"], ti["try_number"]) for task, ti in tis.items()}
+            raise TopologyError(f"run {run_id} ended {state}: {summary}\n{self.report()}")
+        return state
+
+
+def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
+          tuning: dict[str, str] | None = None) -> Topology:
+    """Fresh metadata and store databases, a Redis database and an Airflow home; nothing started yet."""
+    home.mkdir(parents=True, exist_ok=True)
+    topology = Topology(home=home, env={}, api_url="", username="admin", password=secrets.token_urlsafe(12),
+                        store_url="")
+    try:
+        meta_db = create_database("nb_it_meta")
+        topology.databases.append(meta_db)
+        store_db = create_database("nb_it_store")
+        topology.databases.append(store_db)
+        topology.redis_db = claim_redis_db()
+    except BaseException:
+        topology.close()
+        raise
+    api_port = free_port()
+    topology.api_url = f"http://127.0.0.1:{api_port}"
+    topology.store_url = PG_URL.format(db=store_db)
+    compose_env = compose_environment()
+    users = compose_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
+    topology.username = users.split(",")[0].split(":")[0]
+    passwords_file = home / "auth" / "passwords.json"
+    passwords_file.parent.mkdir(parents=True, exist_ok=True)
+    passwords_file.write_text(json.dumps({topology.username: topology.password}))
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "newsbrief@localhost",
+                      "timeout": 10, "retry_limit": 1}}
+    fresh = sample_secrets()
+    topology.env = native_environment(compose_env, {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG_URL.format(db=meta_db),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + PG_URL.format(db=meta_db).replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL.format(db=topology.redis_db),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+        "AIRFLOW__CORE__FERNET_KEY": fresh["AIRFLOW_FERNET_KEY"],
+        "AIRFLOW__API__SECRET_KEY": fresh["AIRFLOW_API_SECRET_KEY"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": fresh["AIRFLOW_JWT_SECRET"],
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{topology.api_url}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "NEWSBRIEF_STORE_URL": topology.store_url,
+        "NEWSBRIEF_CONFIG_DIR": str(project / "config"),
+        "NEWSBRIEF_SEEDS_DIR": str(project / "seeds"),
+        "NEWSBRIEF_TEMPLATES_DIR": str(project / "templates"),
+        "NEWSBRIEF_OUTBOX_DIR": str(home / "outbox"),
+        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
+        **(tuning or {}),
+    })
+    return topology
