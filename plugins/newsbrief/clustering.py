@@ -1,0 +1,157 @@
+"""Near-duplicate stories: the same news rewritten by several outlets becomes one cluster.
+
+Exact copies are caught earlier (canonical URL, content hash). Rewrites share few exact sentences but
+most of their names and key words, so each article is reduced to the set of its stemmed content words
+(title and lead, where outlets agree most; CJK text as character bigrams), compared by Jaccard
+similarity. MinHash signatures with LSH banding find candidate pairs without comparing every pair;
+each candidate is then checked on the exact sets, so the threshold means what it says. A second,
+stricter test on titles alone catches wire reposts whose teaser is just the headline (aggregators),
+where the body sets differ in size too much for Jaccard to see the match.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_THRESHOLD = 0.3
+TITLE_THRESHOLD = 0.6
+MIN_TITLE_FEATURES = 4
+LEAD_WORDS = 120
+MIN_FEATURES = 6
+_PERMUTATIONS = 128
+_BANDS = 64
+_PRIME = (1 << 61) - 1
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+@dataclass
+class Doc:
+    id: int
+    title: str
+    text: str
+    cluster_id: int | None = None
+
+
+@lru_cache(maxsize=1)
+def _stemmer_and_stops():
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.utils import get_stop_words
+
+    stops = set(get_stop_words("english")) | {"said", "says", "say", "would", "could", "also", "new", "year",
+                                              "years", "one", "two", "first", "last", "like", "just", "reuters",
+                                              "bloomberg", "ap", "afp", "read", "more", "mr", "ms"}
+    return Stemmer("english"), frozenset(stops)
+
+
+def features(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> frozenset[str]:
+    """The comparable content of an article: stemmed content words of title and lead."""
+    stem, stops = _stemmer_and_stops()
+    words = _WORD.findall(f"{title}\n{text}".lower())[: lead_words + len(_WORD.findall(title))]
+    out: set[str] = set()
+    for word in words:
+        if _CJK.search(word):
+            out.update(word[i:i + 2] for i in range(max(len(word) - 1, 1)))
+        elif len(word) > 2 and word not in stops and not word.isdigit():
+            out.add(_stem(stem, word))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=200_000)
+def _stem_cached(word: str) -> str:
+    stem, _ = _stemmer_and_stops()
+    return stem(word)
+
+
+def _stem(_stemmer, word: str) -> str:
+    return _stem_cached(word)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+class MinHasher:
+    """MinHash signatures over string sets (numpy, universal hashing); fixed seed so runs agree."""
+
+    def __init__(self, permutations: int = _PERMUTATIONS, seed: int = 7):
+        rng = np.random.default_rng(seed)
+        self.a = rng.integers(1, _PRIME, size=permutations, dtype=np.uint64)
+        self.b = rng.integers(0, _PRIME, size=permutations, dtype=np.uint64)
+
+    def signature(self, items: Iterable[str]) -> np.ndarray:
+        hashes = np.fromiter((zlib.crc32(s.encode("utf-8")) for s in items), dtype=np.uint64)
+        if hashes.size == 0:
+            return np.full(self.a.shape, np.iinfo(np.uint64).max, dtype=np.uint64)
+        # (a*x + b) mod p with x < 2^32 and a < 2^61 may overflow uint64: the wrap-around is still a fixed
+        # hash family, which is all MinHash needs.
+        values = (np.outer(hashes, self.a) + self.b) % np.uint64(_PRIME)
+        return values.min(axis=0)
+
+
+def candidate_pairs(signatures: Sequence[np.ndarray], bands: int = _BANDS) -> set[tuple[int, int]]:
+    """Index pairs whose signatures agree on at least one band (LSH)."""
+    if not signatures:
+        return set()
+    rows = len(signatures[0]) // bands
+    pairs: set[tuple[int, int]] = set()
+    for band in range(bands):
+        buckets: dict[bytes, list[int]] = {}
+        for i, sig in enumerate(signatures):
+            buckets.setdefault(sig[band * rows:(band + 1) * rows].tobytes(), []).append(i)
+        for members in buckets.values():
+            if 1 < len(members) <= 200:
+                for x in range(len(members)):
+                    for y in range(x + 1, len(members)):
+                        pairs.add((members[x], members[y]))
+    return pairs
+
+
+def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
+                 title_threshold: float = TITLE_THRESHOLD) -> list[list[int]]:
+    """Groups of doc ids (size >= 2) that tell the same story; docs already sharing a cluster_id stay together."""
+    sets = [features(d.title, d.text) for d in docs]
+    titles = [features(d.title, "", lead_words=0) for d in docs]
+    hasher = MinHasher()
+    usable = [i for i, s in enumerate(sets) if len(s) >= MIN_FEATURES]
+    titled = [i for i, s in enumerate(titles) if len(s) >= MIN_TITLE_FEATURES]
+    parent = list(range(len(docs)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(x: int, y: int) -> None:
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+
+    for x, y in candidate_pairs([hasher.signature(sets[i]) for i in usable]):
+        i, j = usable[x], usable[y]
+        if jaccard(sets[i], sets[j]) >= threshold:
+            union(i, j)
+    for x, y in candidate_pairs([hasher.signature(titles[i]) for i in titled]):
+        i, j = titled[x], titled[y]
+        if jaccard(titles[i], titles[j]) >= title_threshold:
+            union(i, j)
+    first_of_cluster: dict[int, int] = {}
+    for i, d in enumerate(docs):
+        if d.cluster_id is not None:
+            if d.cluster_id in first_of_cluster:
+                union(first_of_cluster[d.cluster_id], i)
+            else:
+                first_of_cluster[d.cluster_id] = i
+    groups: dict[int, list[int]] = {}
+    for i, d in enumerate(docs):
+        groups.setdefault(find(i), []).append(d.id)
+    return [g for g in groups.values() if len(g) > 1]

@@ -1,0 +1,176 @@
+"""Store queries for feed ingestion: feed rows and fetch state, back-off, article dedup, cluster members.
+
+Every writer goes through unique constraints (feeds.url, articles.url, articles.content_hash) inside
+a savepoint, so parallel ingestion tasks racing on the same article store it once and both move on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from newsbrief.store.schema import Article, Cluster, Feed, Problem
+
+BACKOFF_BASE = timedelta(minutes=30)
+BACKOFF_MAX = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def _state(feed: Feed) -> FeedState:
+    return FeedState(feed.id, feed.url, feed.name, feed.etag, feed.last_modified, feed.consecutive_failures or 0,
+                     feed.next_attempt_at, feed.last_error)
+
+
+def sync_feeds(session: Session, declared: Iterable[tuple[str, str]]) -> dict[str, FeedState]:
+    """Feed rows for the declared (url, name) pairs, created or renamed as needed; keyed by URL."""
+    declared = list(declared)
+    urls = [url for url, _ in declared]
+    rows = {f.url: f for f in session.execute(select(Feed).where(Feed.url.in_(urls))).scalars()} if urls else {}
+    for url, name in declared:
+        feed = rows.get(url)
+        if feed is None:
+            try:
+                with session.begin_nested():
+                    feed = Feed(url=url, name=name, consecutive_failures=0)
+                    session.add(feed)
+            except IntegrityError:
+                feed = session.execute(select(Feed).where(Feed.url == url)).scalar_one()
+            rows[url] = feed
+        elif feed.name != name:
+            feed.name = name
+    session.flush()
+    return {url: _state(feed) for url, feed in rows.items()}
+
+
+def feed_states(session: Session, feed_ids: Iterable[int] | None = None) -> list[FeedState]:
+    query = select(Feed).order_by(Feed.id)
+    if feed_ids is not None:
+        query = query.where(Feed.id.in_(list(feed_ids)))
+    return [_state(f) for f in session.execute(query).scalars()]
+
+
+def backoff_delay(failures: int, retry_after: float | None = None) -> timedelta:
+    """30 min, 1 h, 2 h ... capped at 24 h; a server's Retry-After wins when it asks for longer."""
+    delay = min(BACKOFF_BASE * (2 ** max(failures - 1, 0)), BACKOFF_MAX)
+    if retry_after:
+        delay = max(delay, min(timedelta(seconds=retry_after), BACKOFF_MAX))
+    return delay
+
+
+def record_fetch_success(session: Session, feed_id: int, now: datetime, *, status: str,
+                         etag: str | None, last_modified: str | None, note: str | None = None) -> None:
+    feed = session.get(Feed, feed_id)
+    feed.last_status = status
+    feed.last_error = note
+    feed.consecutive_failures = 0
+    feed.next_attempt_at = None
+    feed.last_fetched_at = now
+    feed.last_success_at = now
+    if status != "not_modified":
+        feed.etag = etag
+        feed.last_modified = last_modified
+
+
+def record_fetch_failure(session: Session, feed_id: int, now: datetime, *, status: str, reason: str,
+                         retry_after: float | None = None) -> datetime:
+    """Count the failure and schedule the next attempt with exponential back-off; returns that time."""
+    feed = session.get(Feed, feed_id)
+    feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
+    feed.last_status = status
+    feed.last_error = reason
+    feed.last_fetched_at = now
+    feed.next_attempt_at = now + backoff_delay(feed.consecutive_failures, retry_after)
+    return feed.next_attempt_at
+
+
+def add_problem(session: Session, run_key: str, stage: str, source: str, reason: str) -> None:
+    """Record a failed input for the digest footer, once per run, stage and source."""
+    try:
+        with session.begin_nested():
+            exists = session.execute(select(Problem.id).where(
+                Problem.run_key == run_key, Problem.stage == stage, Problem.source == source)).first()
+            if exists is None:
+                session.add(Problem(run_key=run_key, stage=stage, source=source[:2048], reason=reason))
+                session.flush()
+    except IntegrityError:
+        pass
+
+
+def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
+    """Which of these stored-URL spellings already exist (callers pass every spelling from match_keys)."""
+    urls = list({u for u in urls if u})
+    found: set[str] = set()
+    for start in range(0, len(urls), 500):
+        chunk = urls[start:start + 500]
+        found.update(session.execute(select(Article.url).where(Article.url.in_(chunk))).scalars())
+    return found
+
+
+def find_duplicate(session: Session, url_keys: list[str], content_hash: str) -> Article | None:
+    conds = [Article.content_hash == content_hash]
+    if url_keys:
+        conds.append(Article.url.in_(url_keys))
+    return session.execute(select(Article).where(or_(*conds)).limit(1)).scalar_one_or_none()
+
+
+def insert_article(session: Session, article: Article, url_keys: list[str]) -> tuple[Article, bool]:
+    """Store `article` unless the same URL or content is already there; returns (stored row, created)."""
+    existing = find_duplicate(session, url_keys, article.content_hash)
+    if existing is not None:
+        return existing, False
+    try:
+        with session.begin_nested():
+            session.add(article)
+            session.flush()
+    except IntegrityError:
+        existing = find_duplicate(session, url_keys, article.content_hash)
+        if existing is None:
+            raise
+        return existing, False
+    return article, True
+
+
+def recent_articles(session: Session, since: datetime, *, limit: int = 20_000) -> list[Article]:
+    """Articles ingested since `since`, the window new articles are clustered against."""
+    return list(session.execute(select(Article).where(Article.ingested_at >= since)
+                                .order_by(Article.id.desc()).limit(limit)).scalars())
+
+
+def assign_cluster(session: Session, article_ids: list[int], representative_id: int,
+                   cluster_id: int | None = None) -> int:
+    """Put the articles in one cluster (a new one unless `cluster_id`), returning its id."""
+    if cluster_id is None:
+        cluster = Cluster(representative_id=representative_id)
+        session.add(cluster)
+        session.flush()
+        cluster_id = cluster.id
+    else:
+        session.get(Cluster, cluster_id).representative_id = representative_id
+    for article in session.execute(select(Article).where(Article.id.in_(article_ids))).scalars():
+        article.cluster_id = cluster_id
+    return cluster_id
+
+
+def cluster_members(session: Session, cluster_id: int) -> list[Article]:
+    """The articles of one story, representative first, then by publication time."""
+    cluster = session.get(Cluster, cluster_id)
+    members = list(session.execute(select(Article).where(Article.cluster_id == cluster_id)
+                                   .order_by(Article.published_at, Article.id)).scalars())
+    rep = cluster.representative_id if cluster else None
+    return sorted(members, key=lambda a: a.id != rep)
