@@ -48,7 +48,7 @@ def main() -> int:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         print(f"      To: {msg['To']}\n      Subject: {msg['Subject']}")
-        print(f"      Open in a browser: {path.with_suffix('.html')}")
+        print(f"      Open in a browser: {path.with_name(path.stem + '.html')}")
     print(f"\nRun log: {log_path}")
     return 0
 

@@ -54,14 +54,14 @@ def outbox_paths(outbox_dir: Path, run_key: str, recipient: str, *, failed: bool
     folder = Path(outbox_dir) / slug(run_key)
     if failed:
         folder = folder / "failed"
-    base = folder / slug(recipient)
-    return base.with_suffix(".eml"), base.with_suffix(".html")
+    name = slug(recipient)
+    return folder / f"{name}.eml", folder / f"{name}.html"
 
 
 def write_outbox(outbox_dir: Path, digest: Digest, msg: EmailMessage, *, failed: bool = False) -> Path:
     eml, html = outbox_paths(outbox_dir, digest.run_key, digest.recipient, failed=failed)
     eml.parent.mkdir(parents=True, exist_ok=True)
-    tmp = eml.with_suffix(".eml.tmp")
+    tmp = eml.with_name(eml.name + ".tmp")
     tmp.write_bytes(bytes(msg))
     tmp.replace(eml)
     html.write_text(digest.html, encoding="utf-8")
