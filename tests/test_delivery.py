@@ -1,5 +1,6 @@
 """Delivery: outbox files, a real loopback SMTP server, the ledger (nothing twice), failures recorded."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -78,9 +79,9 @@ def test_real_smtp_and_retry_sends_once(store, tmp_path, smtp_server, monkeypatc
 
 def test_unreachable_smtp_is_named_recorded_and_kept(store, tmp_path, monkeypatch):
     port = free_port()
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT",
-                       '{"conn_type": "smtp", "host": "127.0.0.1", "port": %d, "extra": {"disable_ssl": true, '
-                       '"disable_tls": true, "from_email": "nb@localhost", "timeout": 2, "retry_limit": 0}}' % port)
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": {
+        "disable_ssl": True, "disable_tls": True, "from_email": "nb@localhost", "timeout": 2, "retry_limit": 0}}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
     target = SmtpTarget("smtp_default", "127.0.0.1", port, "nb@localhost")
     ids = add_digests(store, ["a@example.org", "b@example.org"])
     report = deliver_digests(store, ids, outbox_dir=tmp_path / "outbox", target=target)
