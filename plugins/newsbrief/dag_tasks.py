@@ -40,6 +40,20 @@ def _run_key() -> str:
     return key
 
 
+def _run_label(context, timezone: str) -> str:
+    """A reader's name for the run: 'Daily digest, 05 Jun 2025' or 'Seed digest, 05 Jun 2025 14:02'."""
+    from zoneinfo import ZoneInfo
+
+    dag_run = context.get("dag_run")
+    when = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
+    title = context["dag"].dag_id.replace("_", " ").capitalize()
+    if when is None:
+        return title
+    local = when.astimezone(ZoneInfo(timezone))
+    scheduled = context.get("data_interval_start") is not None and context["data_interval_start"] != when
+    return f"{title}, {local:%d %b %Y}" if scheduled else f"{title}, {local:%d %b %Y %H:%M} {local.tzname()}"
+
+
 def _config():
     from newsbrief.subscribers import load_subscribers
     from newsbrief.tagging import load_taxonomy
@@ -108,7 +122,7 @@ def build_digests(article_ids: list[int]) -> list[int]:
     return pipeline.build_digests(
         open_store(settings.store_url), settings, _run_key(), article_ids, recipients, taxonomy,
         algorithm=algorithm, sentences=sentences, resend=bool(params.get("force")),
-        problems_since=context.get("data_interval_start"),
+        problems_since=context.get("data_interval_start"), run_label=_run_label(context, settings.timezone),
     )
 
 
