@@ -79,6 +79,11 @@ def interpolate_tree(node: Any, env: dict[str, str]) -> Any:
     return node
 
 
+def required_variables(path: Path = COMPOSE_FILE) -> list[str]:
+    """Variables written ``${VAR:?...}``: the secrets Compose refuses to start without."""
+    return sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?", path.read_text(encoding="utf-8"))))
+
+
 def raw_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
     """The file with YAML anchors and ``<<`` merge keys resolved, variables left as written."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -36,6 +36,7 @@ from tests.deploy.compose_file import (
     airflow_common_environment,
     load_compose,
     read_env_file,
+    required_variables,
 )
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -56,9 +57,8 @@ def free_port() -> int:
 
 
 def sample_secrets() -> dict[str, str]:
-    """Fresh values for the secrets .env.example leaves empty (each one also a valid Fernet key)."""
-    names = [name for name, value in read_env_file(ENV_EXAMPLE).items() if value == ""]
-    return {name: urlsafe_b64encode(os.urandom(32)).decode() for name in names}
+    """Fresh values for the secrets docker-compose.yml requires (each one also a valid Fernet key)."""
+    return {name: urlsafe_b64encode(os.urandom(32)).decode() for name in required_variables()}
 
 
 def compose_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -362,8 +362,59 @@ class Topology:
         if state != "success":
             tis = self.task_instances(dag_id, run_id)
             summary = {task: (ti["state"], ti["try_number"]) for task, ti in tis.items()}
-            raise TopologyError(f"run {run_id} ended {state}: {summary}\n{self.report()}")
+            raise TopologyError(f"run {run_id} ended {state}: {summary}\n{self.task_errors(dag_id, run_id)}")
         return state
+
+    def task_errors(self, dag_id: str, run_id: str) -> str:
+        """The error events of every task log of a run (the worker writes them under AIRFLOW_HOME/logs)."""
+        found = []
+        for path in sorted((self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}").glob("task_id=*/attempt=*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("level") in ("error", "critical"):
+                    details = event.get("error_detail") or []
+                    where = [f"{f['filename']}:{f['lineno']}" for d in details for f in d.get("frames", [])[-2:]]
+                    errors = [f"{d.get('exc_type')}: {d.get('exc_value')}" for d in details]
+                    found.append(f"{path.parent.name}/{path.name}: {event.get('event')} {errors} {where}")
+        return "\n".join(found) or "(no error events in the task logs)"
+
+
+def loopback_overrides(*, home: Path, project: Path, dags_folder: Path, api_port: int, meta_db: str,
+                       store_db: str, redis_db: int, smtp_port: int) -> dict[str, str]:
+    """The compose values that must differ natively: hosts, ports, paths, secrets and a small worker."""
+    fresh = sample_secrets()
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "newsbrief@localhost",
+                      "timeout": 10, "retry_limit": 1}}
+    return {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "auth" / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG_URL.format(db=meta_db),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + PG_URL.format(db=meta_db).replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL.format(db=redis_db),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+        "AIRFLOW__CORE__FERNET_KEY": fresh["AIRFLOW_FERNET_KEY"],
+        "AIRFLOW__API__SECRET_KEY": fresh["AIRFLOW_API_SECRET_KEY"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": fresh["AIRFLOW_JWT_SECRET"],
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "NEWSBRIEF_STORE_URL": PG_URL.format(db=store_db),
+        "NEWSBRIEF_CONFIG_DIR": str(project / "config"),
+        "NEWSBRIEF_SEEDS_DIR": str(project / "seeds"),
+        "NEWSBRIEF_TEMPLATES_DIR": str(project / "templates"),
+        "NEWSBRIEF_OUTBOX_DIR": str(home / "outbox"),
+        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
+    }
 
 
 def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
@@ -378,47 +429,21 @@ def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
         store_db = create_database("nb_it_store")
         topology.databases.append(store_db)
         topology.redis_db = claim_redis_db()
+        api_port = free_port()
+        compose_env = compose_environment()
+        topology.env = native_environment(compose_env, {
+            **loopback_overrides(home=home, project=project, dags_folder=dags_folder, api_port=api_port,
+                                 meta_db=meta_db, store_db=store_db, redis_db=topology.redis_db,
+                                 smtp_port=smtp_port),
+            **(tuning or {}),
+        })
+        topology.api_url = f"http://127.0.0.1:{api_port}"
+        topology.store_url = topology.env["NEWSBRIEF_STORE_URL"]
+        topology.username = compose_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(",")[0].split(":")[0]
+        passwords_file = Path(topology.env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+        passwords_file.parent.mkdir(parents=True, exist_ok=True)
+        passwords_file.write_text(json.dumps({topology.username: topology.password}))
     except BaseException:
         topology.close()
         raise
-    api_port = free_port()
-    topology.api_url = f"http://127.0.0.1:{api_port}"
-    topology.store_url = PG_URL.format(db=store_db)
-    compose_env = compose_environment()
-    users = compose_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
-    topology.username = users.split(",")[0].split(":")[0]
-    passwords_file = home / "auth" / "passwords.json"
-    passwords_file.parent.mkdir(parents=True, exist_ok=True)
-    passwords_file.write_text(json.dumps({topology.username: topology.password}))
-    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
-            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "newsbrief@localhost",
-                      "timeout": 10, "retry_limit": 1}}
-    fresh = sample_secrets()
-    topology.env = native_environment(compose_env, {
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG_URL.format(db=meta_db),
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + PG_URL.format(db=meta_db).replace("+psycopg2", ""),
-        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL.format(db=topology.redis_db),
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-        "AIRFLOW__CORE__FERNET_KEY": fresh["AIRFLOW_FERNET_KEY"],
-        "AIRFLOW__API__SECRET_KEY": fresh["AIRFLOW_API_SECRET_KEY"],
-        "AIRFLOW__API_AUTH__JWT_SECRET": fresh["AIRFLOW_JWT_SECRET"],
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project / "plugins"),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{topology.api_url}/execution/",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "NEWSBRIEF_STORE_URL": topology.store_url,
-        "NEWSBRIEF_CONFIG_DIR": str(project / "config"),
-        "NEWSBRIEF_SEEDS_DIR": str(project / "seeds"),
-        "NEWSBRIEF_TEMPLATES_DIR": str(project / "templates"),
-        "NEWSBRIEF_OUTBOX_DIR": str(home / "outbox"),
-        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
-        **(tuning or {}),
-    })
     return topology
