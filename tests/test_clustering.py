@@ -31,7 +31,7 @@ def _pool_docs() -> tuple[list[Doc], list[str], list[str]]:
             if entry.get("link") in seen:
                 continue
             seen.add(entry.get("link"))
-            docs.append(Doc(len(docs), entry.get("title", ""), html_to_text(entry.get("summary", ""))))
+            docs.append(Doc(len(docs), entry.get("title", ""), html_to_text(entry.get("summary", "")), source=path.name))
             feeds.append(path.name)
             links.append(entry.get("link"))
     return docs, feeds, links

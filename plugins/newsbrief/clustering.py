@@ -2,7 +2,8 @@
 
 Exact copies are caught earlier (canonical URL, content hash). Rewrites share few exact sentences but
 most of their names and key words, so each article is reduced to the set of its stemmed content words
-(title and lead, where outlets agree most; CJK text as character bigrams), compared by Jaccard
+(title and lead, where outlets agree most; figures such as amounts kept, digits split from units so
+"$966mln" meets "$966 million"; CJK text as character bigrams), compared by Jaccard
 similarity. MinHash signatures with LSH banding find candidate pairs without comparing every pair;
 each candidate is then checked on the exact sets, so the threshold means what it says. A second,
 stricter test on titles alone catches wire reposts whose teaser is just the headline (aggregators),
@@ -27,7 +28,7 @@ MIN_FEATURES = 6
 _PERMUTATIONS = 128
 _BANDS = 64
 _PRIME = (1 << 61) - 1
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -37,6 +38,7 @@ class Doc:
     title: str
     text: str
     cluster_id: int | None = None
+    source: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +60,10 @@ def features(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> frozense
     for word in words:
         if _CJK.search(word):
             out.update(word[i:i + 2] for i in range(max(len(word) - 1, 1)))
-        elif len(word) > 2 and word not in stops and not word.isdigit():
+        elif word[0].isdigit():
+            if len(word) >= 2:
+                out.add(word.replace(",", "."))
+        elif len(word) > 2 and word not in stops:
             out.add(_stem(stem, word))
     return frozenset(out)
 
@@ -71,6 +76,29 @@ def _stem_cached(word: str) -> str:
 
 def _stem(_stemmer, word: str) -> str:
     return _stem_cached(word)
+
+
+def drop_source_boilerplate(sets: list[frozenset[str]], sources: Sequence[str | None],
+                            *, share: float = 0.5, min_docs: int = 4) -> list[frozenset[str]]:
+    """Remove words that most articles of the same source share: page furniture a feed copies into every
+    entry ('Advertisement', 'Bookmark', 'FILE PHOTO') would otherwise make its unrelated articles look alike."""
+    by_source: dict[str, list[int]] = {}
+    for i, src in enumerate(sources):
+        if src:
+            by_source.setdefault(src, []).append(i)
+    out = list(sets)
+    for members in by_source.values():
+        if len(members) < min_docs:
+            continue
+        counts: dict[str, int] = {}
+        for i in members:
+            for feature in sets[i]:
+                counts[feature] = counts.get(feature, 0) + 1
+        common = {f for f, n in counts.items() if n >= share * len(members)}
+        if common:
+            for i in members:
+                out[i] = sets[i] - common
+    return out
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -118,8 +146,9 @@ def candidate_pairs(signatures: Sequence[np.ndarray], bands: int = _BANDS) -> se
 def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
                  title_threshold: float = TITLE_THRESHOLD) -> list[list[int]]:
     """Groups of doc ids (size >= 2) that tell the same story; docs already sharing a cluster_id stay together."""
-    sets = [features(d.title, d.text) for d in docs]
-    titles = [features(d.title, "", lead_words=0) for d in docs]
+    sources = [d.source for d in docs]
+    sets = drop_source_boilerplate([features(d.title, d.text) for d in docs], sources)
+    titles = drop_source_boilerplate([features(d.title, "", lead_words=0) for d in docs], sources)
     hasher = MinHasher()
     usable = [i for i, s in enumerate(sets) if len(s) >= MIN_FEATURES]
     titled = [i for i, s in enumerate(titles) if len(s) >= MIN_TITLE_FEATURES]

@@ -226,10 +226,10 @@ def _entry(raw, feed_url: str, base: str | None, feed_language: str | None, forc
     summary = html_to_text(raw.get("summary", "") or "")
     contents = [c for c in raw.get("content", []) or [] if isinstance(c, dict) and c.get("value")]
     content = max((html_to_text(c["value"]) for c in contents), key=len, default="")
-    if not title and not summary and not content:
+    if not title and not summary and not content and url is None:
         return None
     if not title:
-        title = (summary or content).split("\n")[0][:120]
+        title = (summary or content).split("\n")[0][:120] or url
     language = forced or next((_clean_language(c.get("language")) for c in contents if c.get("language")), None)
     author = raw.get("author")
     return FeedEntry(

@@ -233,9 +233,13 @@ class GuardedClient:
         self._client.close()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str | None = None, max_bytes: int | None = None) -> FetchResult:
+            accept: str | None = None, max_bytes: int | None = None,
+            total_timeout: float | None = None) -> FetchResult:
         """GET with redirects followed by hand (each hop re-checked); raises FetchError with a reason."""
         limits = self.limits
+        if total_timeout:
+            limits = FetchLimits(limits.connect_timeout, min(limits.read_timeout, total_timeout), total_timeout,
+                                 limits.max_bytes, limits.max_redirects)
         cap = max_bytes or limits.max_bytes
         deadline = time.monotonic() + limits.total_timeout
         headers = {}

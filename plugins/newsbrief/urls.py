@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
 TRACKING_PREFIXES = ("utm_", "mc_", "_hs", "pk_", "mtm_", "ga_", "at_")
 TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "twclid", "li_fat_id", "wt.mc_id",
+    "fbclid", "wt_mc", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "twclid", "li_fat_id", "wt.mc_id",
     "_ga", "_gl", "cmpid", "cmp", "ocid", "ncid", "ito", "feedtype", "feedname", "smid", "s_cid",
     "spm", "ref_src", "ref_url", "sr_share", "__twitter_impression", "mkt_tok", "oly_anon_id",
     "oly_enc_id", "vero_id", "rb_clickid", "guccounter", "guce_referrer", "guce_referrer_sig",
