@@ -165,7 +165,7 @@ def test_smtp_default_points_at_mailpit(common_env, services):
     assert (conn["host"], conn["port"]) == ("mailpit", 1025)
     assert conn["extra"]["disable_ssl"] is True and conn["extra"]["disable_tls"] is True
     assert conn["extra"]["from_email"]
-    assert 1025 in services["mailpit"]["expose"] and "8025:8025" in services["mailpit"]["ports"]
+    assert 1025 in services["mailpit"]["expose"] and "127.0.0.1:8025:8025" in services["mailpit"]["ports"]
     assert common_env["NEWSBRIEF_DELIVERY"] in ("smtp", "auto")
 
 
