@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 from newsbrief.summarize import ALGORITHMS, summarize  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "bbc-summary-100"
+AEB = ROOT / ".." / "shared" / "data" / "pages" / "scrapinghub-aeb"
 RESULTS = ROOT / "bench" / "results"
 TOPICS = ("business", "entertainment", "politics", "sport", "tech")
 STOCK_LEXRANK = "sumy-lexrank-raw"
@@ -53,8 +55,60 @@ def load_bbc(data: Path = DATA) -> list[dict]:
     return articles
 
 
+class _Meta(HTMLParser):
+    """Collects <meta> content by property/name and the <title> text of one page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "meta":
+            key = (attrs.get("property") or attrs.get("name") or "").lower()
+            if key and attrs.get("content") and key not in self.meta:
+                self.meta[key] = attrs["content"].strip()
+        self._in_title = tag == "title" and not self.title
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+
+def load_standfirst(data: Path = AEB, min_words: int = 8) -> list[dict]:
+    """Real news pages whose publisher wrote a standfirst (og:description / meta description).
+
+    The standfirst is the publisher's own one- or two-sentence summary, lead-biased like CNN/DM
+    highlights; it is the reference, the extraction benchmark's `articleBody` is the text. Pages
+    without a standfirst of at least `min_words` words are left out. Returns [] if the data is absent.
+    """
+    truth = data / "ground-truth.json"
+    if not truth.is_file():
+        return []
+    articles = []
+    for number, (key, row) in enumerate(sorted(json.loads(truth.read_text(encoding="utf-8")).items())):
+        page = data / "html" / f"{key}.html"
+        if not page.is_file():
+            continue
+        parser = _Meta()
+        parser.feed(page.read_bytes().decode("utf-8", "replace"))
+        standfirst = parser.meta.get("og:description") or parser.meta.get("description") or ""
+        title = parser.meta.get("og:title") or parser.title.strip()
+        if len(standfirst.split()) < min_words or not row.get("articleBody", "").strip():
+            continue
+        articles.append({"id": key[:12], "topic": "news", "number": number, "title": title,
+                         "text": row["articleBody"], "reference": [standfirst]})
+    return articles
+
+
 def run_system(system: str, article: dict) -> list[str]:
-    count = len(article["reference"])
+    count = article.get("count") or len(article["reference"])
     if system == STOCK_LEXRANK:
         return stock_lexrank(article["text"], count)
     return summarize(article["text"], title=article["title"], sentences=count, algorithm=system)
@@ -89,14 +143,14 @@ def mean_scores(rows: list[dict]) -> dict:
     return {k: round(statistics.fmean(r[k] for r in rows), 1) for k in ("rouge1", "rouge2", "rougeL")}
 
 
-def quality(articles: list[dict], systems: list[str]) -> dict:
+def quality(articles: list[dict], systems: list[str], topics: tuple[str, ...] = TOPICS) -> dict:
     results = {}
     for system in systems:
         scores = rouge(articles, [run_system(system, a) for a in articles])
         slices = {"all": scores}
         slices["dev (even)"] = [s for a, s in zip(articles, scores, strict=True) if a["number"] % 2 == 0]
         slices["held-out (odd)"] = [s for a, s in zip(articles, scores, strict=True) if a["number"] % 2 == 1]
-        for topic in TOPICS:
+        for topic in topics:
             slices[topic] = [s for a, s in zip(articles, scores, strict=True) if a["topic"] == topic]
         results[system] = {name: mean_scores(rows) for name, rows in slices.items() if rows}
     return results
@@ -145,12 +199,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-def print_quality(results: dict) -> None:
+def print_quality(results: dict, heading: str) -> None:
     slices = list(next(iter(results.values())))
-    print("\nROUGE F1 x100 (R-1/R-2/R-L) on bbc-summary-100, summary length = reference length")
+    print(f"\n{heading}")
     print(f"{'system':<12}" + "".join(f"{s:>19}" for s in slices[:3]))
     for system, rows in results.items():
         print(f"{system:<12}" + "".join(f"{_fmt(rows[s]):>19}" for s in slices[:3]))
+    if len(slices) <= 3:
+        return
     print(f"\nPer topic\n{'system':<12}" + "".join(f"{s:>19}" for s in slices[3:]))
     for system, rows in results.items():
         print(f"{system:<12}" + "".join(f"{_fmt(rows[s]):>19}" for s in slices[3:]))
@@ -178,7 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     systems = ["lead", *[a for a in ALGORITHMS if a not in ("lead", "newsbrief")], "newsbrief"]
     report = {"commit": git_commit(), "python": platform.python_version(), "articles": len(articles),
               "dataset": "bbc-summary-100", "quality": quality(articles, systems)}
-    print_quality(report["quality"])
+    print_quality(report["quality"], "ROUGE F1 x100 (R-1/R-2/R-L) on bbc-summary-100, summary length = reference length")
+    standfirst = [dict(a, count=3) for a in load_standfirst()]
+    if standfirst:
+        report["standfirst"] = {"dataset": "scrapinghub-aeb pages with a publisher standfirst", "articles":
+                                len(standfirst), "sentences": 3, "quality": quality(standfirst, systems, ())}
+        print_quality(report["standfirst"]["quality"], f"ROUGE F1 x100 against the publisher's standfirst "
+                      f"(og:description), 3 sentences, {len(standfirst)} real news pages (lead-biased)")
+    else:
+        print(f"\n(standfirst check skipped: {AEB.resolve()} not found)")
     if not args.no_speed:
         report["speed"] = speed(articles, [STOCK_LEXRANK, *systems], args.seconds)
         print_speed(report["speed"])
