@@ -180,6 +180,7 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
     check_xml_safety(body, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
+    response_headers.setdefault("content-type", "application/xml")
     try:
         parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                                   sanitize_html=True, resolve_relative_uris=True)
