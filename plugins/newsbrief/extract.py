@@ -20,6 +20,7 @@ import trafilatura
 from lxml import etree
 
 TEASER_MAX_WORDS = 150
+MIN_ARTICLE_WORDS = 25
 _TRUNCATED = re.compile(
     r"(\.\.\.|…|\[\s*(\.\.\.|…)\s*\]|\[more\]|read more|continue reading|read the full (story|article)|"
     r"the post .{1,200} appeared first on .{1,100})\W*$", re.IGNORECASE)
@@ -104,15 +105,16 @@ def decode_page(body: bytes, content_type: str | None = None) -> str | bytes:
     return body
 
 
-def extract_main_text(body: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Extracted | None:
-    """The page's main text and metadata, or None when no article text can be found."""
+def extract_main_text(body: bytes | str, *, url: str | None = None, content_type: str | None = None,
+                      min_words: int = MIN_ARTICLE_WORDS) -> Extracted | None:
+    """The page's main text and metadata, or None when no article text (of at least `min_words`) is found."""
     page = decode_page(body, content_type) if isinstance(body, bytes) else body
     try:
         doc = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_comments=False,
                                           include_tables=True, deduplicate=False)
     except Exception:  # noqa: BLE001 - a broken page is a flagged article, never a failed run
         return None
-    if doc is None or not (doc.text or "").strip():
+    if doc is None or word_count(doc.text or "") < min_words:
         return None
     return Extracted(
         text=_collapse(doc.text),
