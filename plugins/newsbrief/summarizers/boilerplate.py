@@ -50,13 +50,15 @@ _ANYWHERE_RE = re.compile("|".join(f"(?:{p})" for p in _ANYWHERE), re.IGNORECASE
 _SHORT_RE = re.compile("|".join(f"(?:{p})" for p in _SHORT), re.IGNORECASE)
 _BYLINE_START_RE = re.compile(r"^(?:by|written by|words by|story by)\s", re.IGNORECASE)
 _BYLINE_RE = re.compile(_SHORT[0])
+_LETTER_WORD_RE = re.compile(r"[^\W\d_]{2,}|\b[^\W\d_]\b")
 SHORT_WORDS = 16
 
 
 def is_boilerplate(sentence: str) -> bool:
-    """True for furniture (byline, caption, credit, 'Read more', share/subscribe prompt, timestamp)."""
+    """True for furniture (byline, caption, credit, 'Read more', share/subscribe prompt, timestamp)
+    and for fragments with fewer than two words of letters (a lone date, a score line, "Advertisement")."""
     s = sentence.strip().strip("*_#>|").strip()
-    if not s:
+    if len(_LETTER_WORD_RE.findall(s)) < 2:
         return True
     if _ANYWHERE_RE.search(s):
         return True

@@ -54,7 +54,7 @@ def prepare(text: str, title: str | None = None) -> Article:
             continue
         for sentence in split_sentences(block.text):
             key = _key(sentence)
-            if not key or key in seen or key == title_key or is_boilerplate(sentence):
+            if not key or key in seen or is_boilerplate(sentence):
                 continue
             seen.add(key)
             sentences.append(sentence)

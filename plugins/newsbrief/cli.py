@@ -1,0 +1,255 @@
+"""The `newsbrief` command: summarize and tag articles from a file, stdin or a JSONL stream.
+
+It calls the same `newsbrief.summarize.summarize` and `newsbrief.tagging.tag_article` that the DAGs
+use, so what you see here is what the digest gets. Output is always JSONL on stdout, one article a
+line; problems go to stderr with the input line and the fix, and never stop the other articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsbrief.errors import ConfigError, InputError
+from newsbrief.sentences import PARAGRAPH
+from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM, summarize
+
+EXIT_OK = 0
+EXIT_BAD_RECORDS = 1
+EXIT_USAGE = 2
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+JSONL_FIX = 'write one JSON object a line, e.g. {"id": "a1", "title": "Headline", "text": "Body..."}'
+
+EPILOG = """\
+input:
+  A text file (.txt, .md, .html or none) is one article: a short first line is its title, the rest
+  the body, one paragraph or heading a line (a first line that is a paragraph stays body). A .jsonl/.ndjson file, or --jsonl, is one article a line:
+  {"id": "a1", "title": "Headline", "text": "Body..."}   ("id" defaults to the line number).
+  Without FILE, or with "-", the article(s) are read from stdin.
+
+output:
+  JSONL on stdout, one line per article: {"id", "summary": [sentences]} for summarize,
+  {"id", "tags": [{"tag", "score", "evidence": [sentences]}]} for tag, both for process.
+
+examples:
+  newsbrief summarize seeds/000_4578fa6d09c8fd9d.txt
+  newsbrief summarize --sentences 5 --algorithm lexrank article.txt
+  newsbrief summarize --ratio 0.3 < article.txt
+  newsbrief tag articles.jsonl --taxonomy config/topics.yaml
+  cat articles.jsonl | newsbrief process --jsonl --progress > digest.jsonl
+
+exit codes:
+  0  every article processed
+  1  some articles were bad (message on stderr with the line number); the others were processed
+  2  usage error, unreadable input file or invalid taxonomy: nothing was processed
+"""
+
+
+@dataclass
+class Record:
+    """One article to process, and where it came from (for messages)."""
+
+    id: str
+    title: str
+    text: str
+    where: str
+
+
+class Problem(Exception):
+    """An input record newsbrief cannot use; the message says where, why and how to fix it."""
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+def _ratio(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], e.g. 0.3 for 30% of the sentences, got {value}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbrief", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Summarize and tag news articles offline: extractive summaries (sentences of the "
+                    "article itself, in its order) and topic tags with the sentences that earned them.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", nargs="?", default="-", metavar="FILE",
+                        help='a text file (first line = title) or a .jsonl file; "-" or nothing = stdin')
+    common.add_argument("--jsonl", action="store_true", help="read the input as JSONL whatever its name")
+    common.add_argument("--progress", action="store_true",
+                        help="show a progress bar on stderr (shown anyway when stderr is a terminal)")
+    summary = argparse.ArgumentParser(add_help=False)
+    summary.add_argument("--algorithm", "-a", choices=ALGORITHMS, default=DEFAULT_ALGORITHM,
+                         help=f"how sentences are chosen (default: {DEFAULT_ALGORITHM}, position-aware "
+                              "centrality; lead = first sentences; the rest are sumy's)")
+    size = summary.add_mutually_exclusive_group()
+    size.add_argument("--sentences", "-n", type=_positive_int, default=3, help="summary length (default: 3)")
+    size.add_argument("--ratio", "-r", type=_ratio, help="summary length as a share of the article's sentences")
+    tags = argparse.ArgumentParser(add_help=False)
+    tags.add_argument("--taxonomy", "-t", type=Path, metavar="PATH",
+                      help="topics YAML (default: the repository's config/topics.yaml)")
+    for name, parents, text in [
+        ("summarize", [common, summary], "write {id, summary} for each article"),
+        ("tag", [common, tags], "write {id, tags} for each article"),
+        ("process", [common, summary, tags], "write {id, summary, tags} for each article"),
+    ]:
+        commands.add_parser(name, parents=parents, help=text, description=text, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def read_input(file: str) -> tuple[str, str]:
+    """(label, text) of FILE or stdin; OSError/UnicodeDecodeError propagate to main as usage errors."""
+    if file == "-":
+        return "<stdin>", sys.stdin.read()
+    return file, Path(file).read_bytes().decode("utf-8-sig")
+
+
+def plain_record(label: str, text: str) -> Record:
+    """One article read the way seeds are (newsbrief.seeds): a title-like first line is the title,
+    otherwise the first sentence names the story and the whole text is body. HTML and Markdown files
+    go through the seed reader too, so `newsbrief summarize page.html` works."""
+    from newsbrief import seeds
+
+    if label != "<stdin>" and Path(label).suffix.lower() in seeds.SUPPORTED_SUFFIXES:
+        try:
+            doc = seeds.read_seed(label)
+        except InputError as exc:
+            raise Problem(str(exc)) from None
+        return Record(Path(label).stem, doc.title, doc.body, label)
+    title, blocks = seeds._parse_text(text)
+    if not any(block.kind == PARAGRAPH for block in blocks):
+        raise Problem(f"{label}: has no article text (fix: give a title line, then the article body)")
+    ident = "stdin" if label == "<stdin>" else Path(label).stem
+    return Record(ident, title, "\n".join(block.text for block in blocks), label)
+
+
+def jsonl_records(label: str, text: str) -> Iterator[Record | Problem]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{label}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Problem(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}) (fix: {JSONL_FIX})")
+            continue
+        if not isinstance(data, dict):
+            yield Problem(f"{where}: a JSON {type(data).__name__}, not an object (fix: {JSONL_FIX})")
+            continue
+        text_value, title = data.get("text"), data.get("title", "")
+        if not isinstance(text_value, str) or not text_value.strip():
+            yield Problem(f'{where}: no "text" string with the article body (fix: {JSONL_FIX})')
+            continue
+        if title is None:
+            title = ""
+        if not isinstance(title, str):
+            yield Problem(f'{where}: "title" must be a string, got {type(title).__name__} (fix: {JSONL_FIX})')
+            continue
+        ident = data.get("id", number)
+        yield Record(str(ident), title, text_value, where)
+
+
+class Processor:
+    """Turns records into output rows for one command; taxonomy loaded once, lazily."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.taxonomy = None
+        if args.command in ("tag", "process"):
+            from newsbrief.tagging import load_taxonomy
+
+            self.taxonomy = load_taxonomy(args.taxonomy)
+
+    def __call__(self, record: Record) -> dict:
+        row: dict = {"id": record.id}
+        if self.args.command in ("summarize", "process"):
+            row["summary"] = summarize(record.text, title=record.title, sentences=self.args.sentences,
+                                       ratio=self.args.ratio, algorithm=self.args.algorithm)
+            if not row["summary"]:
+                raise Problem(f"{record.where}: article {record.id!r} has no sentence to summarize (only "
+                              "headings, captions or boilerplate) (fix: pass the article body as text)")
+        if self.taxonomy is not None:
+            from newsbrief.tagging import tag_article
+
+            row["tags"] = [{"tag": hit.tag, "score": round(float(hit.score), 4), "evidence": list(hit.evidence)}
+                           for hit in tag_article(record.title, record.text, self.taxonomy)]
+        return row
+
+
+def _error(message: str) -> None:
+    print(f"newsbrief: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.file == "-" and sys.stdin.isatty():
+        _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
+        return EXIT_USAGE
+    try:
+        label, text = read_input(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        _error(f"cannot read {args.file}: {reason} (fix: give a readable UTF-8 text or JSONL file)")
+        return EXIT_USAGE
+    try:
+        processor = Processor(args)
+    except ConfigError as exc:
+        _error(f"invalid taxonomy: {exc}")
+        return EXIT_USAGE
+    jsonl = args.jsonl or (args.file != "-" and Path(args.file).suffix.lower() in JSONL_SUFFIXES)
+    if jsonl:
+        records: Iterator[Record | Problem] = jsonl_records(label, text)
+        total = sum(1 for line in text.split("\n") if line.strip())
+    else:
+        records = iter(_plain_or_problem(label, text))
+        total = 1
+    return _run(records, processor, total, show_progress=args.progress or sys.stderr.isatty())
+
+
+def _plain_or_problem(label: str, text: str) -> list[Record | Problem]:
+    try:
+        return [plain_record(label, text)]
+    except Problem as problem:
+        return [problem]
+
+
+def _run(records: Iterator[Record | Problem], processor: Processor, total: int, show_progress: bool) -> int:
+    from tqdm import tqdm
+
+    bad = 0
+    with tqdm(records, total=total, unit="article", file=sys.stderr, disable=not show_progress) as bar:
+        for item in bar:
+            try:
+                if isinstance(item, Problem):
+                    raise item
+                row = processor(item)
+            except Problem as problem:
+                bad += 1
+                bar.write(f"newsbrief: {problem}", file=sys.stderr)
+                continue
+            try:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                sys.stderr.close()
+                return EXIT_OK
+    if bad:
+        _error(f"{bad} of {total} article(s) could not be processed; see the messages above")
+        return EXIT_BAD_RECORDS
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
