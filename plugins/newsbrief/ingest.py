@@ -293,5 +293,14 @@ def cluster_articles(store: Store, article_ids: Sequence[int], *, threshold: flo
     return touched
 
 
+def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:
+    """Split feeds into a few batches (round robin, so slow hosts spread out): one mapped task each, not one per feed.
+
+    Always at least one batch, possibly empty, so the downstream steps run and say that nothing was configured.
+    """
+    count = max(1, min(max_batches, -(-len(urls) // max(per_batch, 1))))
+    return [list(urls[i::count]) for i in range(count)]
+
+
 def _reason(exc: InputError) -> str:
     return f"{exc.reason} (fix: {exc.fix})" if exc.fix else exc.reason
