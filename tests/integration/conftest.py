@@ -83,19 +83,20 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def dags_folder() -> Path:
-    return REPO / "dags"
+def project() -> Path:
+    """Where dags/, plugins/, config/, seeds/ and templates/ come from: this checkout."""
+    return REPO
 
 
 @pytest.fixture(scope="module")
-def topology(request, tmp_path_factory, smtp_sink, dags_folder) -> Iterator[topo.Topology]:
+def topology(request, tmp_path_factory, smtp_sink, project) -> Iterator[topo.Topology]:
     """The compose topology on loopback: migrated metadata DB, api-server, scheduler, dag-processor,
     triggerer and one Celery worker, with the given DAGs parsed."""
     missing = _reachable()
     if missing:
         pytest.skip(missing)
     home = tmp_path_factory.mktemp("airflow_home")
-    cluster = topo.build(home, project=REPO, dags_folder=dags_folder, smtp_port=smtp_sink.port, tuning=FAULT_TUNING)
+    cluster = topo.build(home, project=project, dags_folder=project / "dags", smtp_port=smtp_sink.port, tuning=FAULT_TUNING)
     request.node.stash[TOPOLOGY_KEY] = cluster
     try:
         cluster.run("db-migrate", "db", "migrate")

@@ -57,8 +57,10 @@ def free_port() -> int:
 
 
 def sample_secrets() -> dict[str, str]:
-    """Fresh values for the secrets docker-compose.yml requires (each one also a valid Fernet key)."""
-    return {name: urlsafe_b64encode(os.urandom(32)).decode() for name in required_variables()}
+    """Fresh values for the secrets docker-compose.yml requires: a Fernet key (32 bytes, as Fernet
+    wants) and 64 bytes for the others (JWT signing warns below that)."""
+    return {name: urlsafe_b64encode(os.urandom(32)).decode() if "FERNET" in name else secrets.token_urlsafe(64)
+            for name in required_variables()}
 
 
 def compose_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
