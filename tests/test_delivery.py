@@ -22,13 +22,13 @@ def store(tmp_path):
     s.dispose()
 
 
-def add_digests(store, recipients):
+def add_digests(store, recipients, *, html="<p>Trade &amp; tariffs</p>"):
     ids = []
     with store.session() as s:
         for r in recipients:
             d = Digest(run_key=RUN, recipient=r, recipient_name=r.split("@")[0].title(),
                        subject="newsbrief: 1 story on Tariffs & trade (test)",
-                       html="<p>Trade &amp; tariffs</p>", text="Trade & tariffs\n",
+                       html=html, text="Trade & tariffs\n",
                        article_ids=[1], message_id=message_id(RUN, r), created_at=datetime.now(UTC))
             s.add(d)
             s.flush()
@@ -66,15 +66,16 @@ def test_outbox_then_nothing_twice(store, tmp_path):
 def test_real_smtp_and_retry_sends_once(store, tmp_path, smtp_server, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
     target = SmtpTarget("smtp_default", smtp_server.host, smtp_server.port, "newsbrief@localhost")
-    ids = add_digests(store, ["a@example.org", "b@example.org"])
+    html = "<p>Trade &amp; tariffs</p>\n" + "<p>A long paragraph of a real digest.</p>\n" * 200
+    ids = add_digests(store, ["a@example.org", "b@example.org"], html=html)
     report = deliver_digests(store, ids, outbox_dir=tmp_path, target=target)
-    assert sorted(report.sent) == ["a@example.org", "b@example.org"]
+    assert sorted(report.sent) == ["a@example.org", "b@example.org"], report.failed
     deliver_digests(store, ids, outbox_dir=tmp_path, target=target)
     got = smtp_server.received.messages
     assert len(got) == 2
     assert {m["Message-ID"] for m in got} == {message_id(RUN, "a@example.org"), message_id(RUN, "b@example.org")}
     assert got[0]["Subject"] == "newsbrief: 1 story on Tariffs & trade (test)"
-    assert got[0].get_body(("html",)).get_content().strip() == "<p>Trade &amp; tariffs</p>"
+    assert got[0].get_body(("html",)).get_content().replace("\r\n", "\n") == html
 
 
 def test_unreachable_smtp_is_named_recorded_and_kept(store, tmp_path, monkeypatch):

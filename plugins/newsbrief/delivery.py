@@ -9,6 +9,7 @@ lets mail systems drop the copy. Nothing lost: a failed send is recorded, saved 
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import os
 import re
@@ -164,7 +165,8 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
                         except SmtpUnavailable as exc:
                             client_cm, smtp_error = None, str(exc)
                             raise
-                    client.sendmail(sender, [digest.recipient], bytes(msg))
+                    # smtplib sends bytes as they are: lines must already end in CRLF.
+                    client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=email.policy.SMTP))
                     location = f"smtp://{target.host}:{target.port}"
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__

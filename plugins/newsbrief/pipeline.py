@@ -169,7 +169,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
                   subscribers: list[Subscriber], taxonomy, *, algorithm: str = DEFAULT_ALGORITHM,
                   sentences: int = 3, resend: bool = False, problems_since: datetime | None = None,
                   run_label: str | None = None) -> list[int]:
-    """Render one digest per subscriber with new stories (or failures to report); returns digest ids.
+    """Render one digest per subscriber who has new stories; returns digest ids.
 
     A digest already built for this run and recipient is kept as it was, so a retry sends the same
     message. Stories a recipient got in an earlier run are left out unless `resend`.
@@ -194,9 +194,9 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             skip = set() if resend else _already_sent(s, sub.email, run_key)
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
             groups = select_items(items, sub, topic_order)
-            if not groups and not failures:
-                log.info("no new stories on %s's topics (%s) and nothing to report: no digest for them",
-                         sub.email, ", ".join(sub.topics) or "all")
+            if not groups:
+                log.info("no new stories on %s's topics (%s): no digest for them this run%s", sub.email,
+                         ", ".join(sub.topics) or "all", "" if resend else " (stories sent before are not repeated)")
                 continue
             rendered = render_digest(settings.templates_dir, subscriber=sub, groups=groups, failures=failures,
                                      run_label=label, generated_at=now)

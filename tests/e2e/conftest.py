@@ -27,6 +27,7 @@ def airflow_home(tmp_path_factory) -> dict:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "PYTHONPATH": str(ROOT / "plugins"),
+        "NEWSBRIEF_RETRY_DELAY_SECONDS": "1",
     })
     proc = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -50,5 +51,5 @@ def run_dag(env: dict, dag_id: str, *, conf: dict | None = None, logical_date: s
 def dag_env(airflow_home, project) -> dict:
     """The Airflow env plus the NEWSBRIEF_* paths of the test's private project copy."""
     env = dict(airflow_home)
-    env.update({k: v for k, v in os.environ.items() if k.startswith("NEWSBRIEF_")})
+    env.update({k: v for k, v in os.environ.items() if k.startswith("NEWSBRIEF_") and k != "NEWSBRIEF_RETRY_DELAY_SECONDS"})
     return env
