@@ -13,6 +13,7 @@ import os
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag
+
 from newsbrief.dag_tasks import (
     DEFAULT_SENTENCES,
     build_digests,

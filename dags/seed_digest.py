@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag
+
 from newsbrief.dag_tasks import (
     DEFAULT_SENTENCES,
     build_digests,

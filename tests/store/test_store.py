@@ -4,10 +4,11 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from newsbrief.errors import ConfigError
-from newsbrief.store import Article, Delivery, Digest, Store
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import IntegrityError
+
+from newsbrief.errors import ConfigError
+from newsbrief.store import Article, Delivery, Digest, Store
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
