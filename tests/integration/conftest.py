@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -36,6 +37,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    at: float  # time.monotonic() on arrival
 
 
 @dataclass
@@ -49,7 +51,7 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic()))
         return "250 Message accepted for delivery"
 
     def to(self, recipient: str) -> list[Received]:

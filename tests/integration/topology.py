@@ -123,35 +123,37 @@ def release_redis_db(db: int) -> None:
 # --- processes -----------------------------------------------------------------------------------
 
 
-def _children() -> dict[int, list[int]]:
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...], or None when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def identity(pid: int) -> tuple[int, str] | None:
+    """A pid with its start time, so that a pid the kernel reused is never mistaken for ours."""
+    stat = _stat(pid)
+    return (pid, stat[19]) if stat else None
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
     tree: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))):
+            tree.setdefault(int(stat[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
     while todo:
         for child in tree.get(todo.pop(), []):
-            found.append(child)
+            if ident := identity(child):
+                found.append(ident)
             todo.append(child)
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def alive(ident: tuple[int, str]) -> bool:
+    stat = _stat(ident[0])
+    return bool(stat) and stat[0] != "Z" and stat[19] == ident[1]
 
 
 @dataclass
@@ -160,25 +162,41 @@ class Process:
     argv: list[str]
     popen: subprocess.Popen
     log: Path
-    known: set[int] = field(default_factory=set)
+    known: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def pid(self) -> int:
         return self.popen.pid
 
     def remember_children(self) -> None:
+        if ident := identity(self.pid):
+            self.known.add(ident)
         self.known.update(descendants(self.pid))
 
-    def kill(self, sig: int = signal.SIGKILL) -> list[int]:
-        """Signal the process group and every descendant seen, also those that left the group."""
+    def kill(self, sig: int = signal.SIGKILL) -> list[tuple[int, str]]:
+        """Signal the process group and every descendant seen, also those that left the group.
+
+        The group is signalled only while its leader is unreaped (its id cannot be reused then);
+        other pids only while their start time still matches."""
         self.remember_children()
-        pids = [self.pid, *sorted(self.known)]
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-        for pid in pids:
+        if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
-        return pids
+                os.killpg(self.pid, sig)
+        for ident in sorted(self.known):
+            if alive(ident):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(ident[0], sig)
+        return sorted(self.known)
+
+    def survivors(self, wait: float = 5.0) -> list[int]:
+        deadline = time.monotonic() + wait
+        while True:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(0.1)
+            left = [pid for pid, start in self.known if alive((pid, start))]
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
 
     def stop(self, grace: float = 15.0) -> None:
         if self.popen.poll() is None:
@@ -186,9 +204,7 @@ class Process:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(grace)
         self.kill(signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(5)
-        survivors = [pid for pid in [self.pid, *self.known] if alive(pid)]
+        survivors = self.survivors()
         if survivors:
             raise TopologyError(f"{self.name}: processes {survivors} survived SIGKILL")
 
@@ -257,15 +273,20 @@ class Topology:
         return "\n".join(f"----- {p.name} (pid {p.pid}, exit {p.popen.poll()}) {p.log}\n{p.tail()}"
                          for p in self.processes)
 
-    def close(self) -> list[str]:
+    def close(self, grace: float = 5.0) -> list[str]:
         """Stop every process, drop the databases, empty the broker; returns what went wrong."""
         problems = []
-        for process in reversed(self.processes):
+        for process in self.processes:
             with contextlib.suppress(Exception):
                 process.remember_children()
+                if process.popen.poll() is None:
+                    process.kill(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
         for process in reversed(self.processes):
             try:
-                process.stop()
+                process.stop(grace=0)
             except Exception as exc:
                 problems.append(f"{process.name}: {exc}")
         for name in self.databases:
