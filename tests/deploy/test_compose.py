@@ -82,6 +82,8 @@ def test_every_service_of_the_topology_is_there(services):
     assert sorted(set(TOPOLOGY) - set(services)) == []
     for name in AIRFLOW_SERVICES:
         assert services[name]["image"] == services["airflow-init"]["image"], f"{name} runs another image"
+        assert services[name]["build"]["context"] == ".", f"{name} is not built from ./Dockerfile"
+    assert (REPO / services["airflow-init"]["build"]["dockerfile"]).is_file()
 
 
 def test_every_image_is_pinned(services):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tests.deploy.compose_file import REPO
 from tests.integration.conftest import SmtpSink, start_worker
-from tests.integration.topology import Topology
+from tests.integration.topology import Topology, compose_environment
 
 pytestmark = pytest.mark.integration
 
@@ -95,6 +95,7 @@ def assert_one_digest_each(sink: SmtpSink, engine: sa.Engine, recipients: list[s
 
 
 def test_seed_digest_runs_on_the_celery_topology(topology: Topology, smtp_sink: SmtpSink, store: sa.Engine):
+    assert sorted(topology.env) == sorted(compose_environment()), "components must get the compose keys"
     topology.wait_for_dag(DAG_ID)
     run_id = topology.trigger(DAG_ID, {"recipients": READERS})
 
