@@ -1,0 +1,249 @@
+"""Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
+
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed]
+
+Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
+../shared/data and a label set per article; the text is read from the shared data at run time,
+never copied (Reuters-21578 is research-only, the feeds carry no licence).
+Quality: precision, recall and F1 per tag, micro- and macro-averaged, on the dev split (the only
+articles the rules in config/topics.yaml were tuned on) and on the held-out test split.
+Speed: articles per second over all labelled articles, text already loaded.
+Writes bench/results/tags.json with the git commit. --errors lists the dev split's false positives
+and negatives with their evidence; the test split's are never printed, so it stays unseen.
+
+A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
+Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
+for a page of the article-extraction benchmark (its text is the benchmark's reference body, its
+title the page's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "plugins"))
+
+from newsbrief.tagging import load_taxonomy, tag_article  # noqa: E402
+
+SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
+LABELS_FILE = REPO_ROOT / "bench" / "data" / "tag-labels.jsonl"
+RESULTS = REPO_ROOT / "bench" / "results"
+
+_BLOCK_END = re.compile(r"</(?:p|div|h[1-6]|li|blockquote)\s*>|<br\s*/?>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+_REUTERS_LINK = re.compile(r'\[USN:\S+ TEXT:"(.*?)"\]')
+
+
+def split_of(source: str) -> str:
+    """dev or test, fixed by a hash of the reference alone (decided before any rule was written)."""
+    return "test" if int(hashlib.sha1(source.encode("utf-8")).hexdigest()[:8], 16) % 2 else "dev"
+
+
+def html_to_text(markup: str) -> str:
+    text = _BLOCK_END.sub("\n", markup)
+    text = html.unescape(_TAG.sub(" ", text))
+    text = _REUTERS_LINK.sub(r"\1", text)
+    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+@lru_cache(maxsize=4)
+def _reuters(path: Path) -> dict[int, dict]:
+    with path.open(encoding="utf-8") as fh:
+        return {row["newid"]: row for row in map(json.loads, fh)}
+
+
+@lru_cache(maxsize=2)
+def _ground_truth(path: Path) -> dict[str, dict]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+_OG_TITLE = re.compile(r"""<meta[^>]+property=["']og:title["'][^>]+content=["']([^"']+)""", re.I)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def _page_title(html_path: Path) -> str:
+    markup = html_path.read_text(encoding="utf-8", errors="replace")
+    match = _OG_TITLE.search(markup) or _HTML_TITLE.search(markup)
+    return html.unescape(re.sub(r"\s+", " ", match.group(1))).strip() if match else ""
+
+
+@lru_cache(maxsize=128)
+def _feed_entries(path: Path) -> dict[str, tuple[str, str]]:
+    import feedparser
+
+    out: dict[str, tuple[str, str]] = {}
+    for entry in feedparser.parse(str(path)).entries:
+        key = entry.get("id") or entry.get("link")
+        if not key or key in out:
+            continue
+        body = entry["content"][0]["value"] if entry.get("content") else entry.get("summary", "")
+        out[key] = (html_to_text(entry.get("title", "")), html_to_text(body))
+    return out
+
+
+def load_article(source: str, root: Path = SHARED_DATA) -> tuple[str, str]:
+    """(title, text) of one reference; KeyError/FileNotFoundError if the data changed under us."""
+    path_part, _, fragment = source.partition("#")
+    path = (root / path_part).resolve()
+    if path.suffix == ".txt":
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().split("\n")
+        return lines[0].strip(), "\n".join(line.strip() for line in lines[1:] if line.strip())
+    if path.name == "ground-truth.json":
+        body = _ground_truth(path)[fragment]["articleBody"]
+        text = "\n".join(line.strip() for line in body.split("\n") if line.strip())
+        return _page_title(path.parent / "html" / f"{fragment}.html"), text
+    if path.suffix == ".jsonl":
+        row = _reuters(path)[int(fragment.removeprefix("newid="))]
+        paragraphs = re.split(r"\n\s{2,}", (row.get("body") or "").strip())
+        body = "\n".join(re.sub(r"\s+", " ", p).strip() for p in paragraphs if p.strip())
+        body = re.sub(r"\s*\bReuter\s*\Z", "", body)
+        return (row.get("title") or "").strip(), body
+    return _feed_entries(path)[fragment]
+
+
+def load_labelled(labels_file: Path = LABELS_FILE, root: Path = SHARED_DATA) -> list[dict]:
+    """Labelled articles with their text; exits with a clear message when the shared data is absent."""
+    if not root.is_dir():
+        sys.exit(f"shared data not found at {root.resolve()}: this benchmark reads the articles from "
+                 "../shared/data next to the repository (see ../shared/data/README.md).")
+    rows = [json.loads(line) for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out, missing = [], []
+    for row in rows:
+        try:
+            title, text = load_article(row["source"], root)
+        except (OSError, KeyError, ValueError) as exc:
+            missing.append(f"{row['source']}: {exc!r}")
+            continue
+        out.append({**row, "title": title, "text": text})
+    if missing:
+        print(f"warning: {len(missing)} labelled article(s) not found in the shared data, left out:", file=sys.stderr)
+        for line in missing[:10]:
+            print(f"  {line}", file=sys.stderr)
+    return out
+
+
+def prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "support": tp + fn, "precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(f, 4)}
+
+
+def evaluate(articles: list[dict], predicted: dict[str, list[str]], tags: list[str]) -> dict:
+    counts = {t: [0, 0, 0] for t in tags}
+    for a in articles:
+        gold, pred = set(a["tags"]), set(predicted[a["source"]])
+        for t in tags:
+            counts[t][0] += t in gold and t in pred
+            counts[t][1] += t in pred and t not in gold
+            counts[t][2] += t in gold and t not in pred
+    per_tag = {t: prf(*c) for t, c in counts.items()}
+    micro = prf(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    scored = [v for v in per_tag.values() if v["support"]]
+    macro = {k: round(sum(v[k] for v in scored) / len(scored), 4) for k in ("precision", "recall", "f1")}
+    exact = sum(set(a["tags"]) == set(predicted[a["source"]]) for a in articles)
+    return {"articles": len(articles), "per_tag": per_tag, "micro": micro, "macro": macro,
+            "exact_match": round(exact / len(articles), 4) if articles else 0.0}
+
+
+def print_table(name: str, result: dict) -> None:
+    print(f"\n{name}: {result['articles']} articles, exact label-set match {result['exact_match']:.1%}")
+    print(f"{'tag':<15}{'support':>8}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+    for tag, m in result["per_tag"].items():
+        print(f"{tag:<15}{m['support']:>8}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}"
+              f"{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}")
+    m = result["micro"]
+    print(f"{'micro':<15}{m['support']:>8}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}"
+          f"{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}")
+    m = result["macro"]
+    print(f"{'macro':<15}{'':>8}{'':>5}{'':>5}{'':>5}{m['precision']:>11.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}")
+
+
+def print_errors(articles: list[dict], hits: dict[str, list]) -> None:
+    for a in articles:
+        gold = set(a["tags"])
+        pred = {h.tag: h for h in hits[a["source"]]}
+        fps, fns = sorted(set(pred) - gold), sorted(gold - set(pred))
+        if not fps and not fns:
+            continue
+        print(f"\n{a['source']}\n  title: {a['title'][:100]}\n  gold: {sorted(gold)}  fp: {fps}  fn: {fns}")
+        for tag in fps:
+            print(f"    FP {tag} {pred[tag].score}: " + " | ".join(e[:110] for e in pred[tag].evidence[:2]))
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "config/topics.yaml", "plugins/newsbrief/tagging"],
+                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--errors", action="store_true", help="list the dev split's wrong tags with evidence")
+    parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
+    args = parser.parse_args(argv)
+
+    taxonomy = load_taxonomy()
+    tags = taxonomy.ids
+    articles = load_labelled()
+    unknown = sorted({t for a in articles for t in a["tags"]} - set(tags))
+    if unknown:
+        sys.exit(f"{LABELS_FILE}: labels use tags missing from config/topics.yaml: {', '.join(unknown)}")
+    hits = {a["source"]: tag_article(a["title"], a["text"], taxonomy) for a in articles}
+    predicted = {src: [h.tag for h in hs] for src, hs in hits.items()}
+
+    results = {}
+    for split in ("dev", "test", "all"):
+        part = [a for a in articles if split == "all" or a["split"] == split]
+        results[split] = evaluate(part, predicted, tags)
+        print_table(split, results[split])
+    by_source = {}
+    for a in articles:
+        by_source.setdefault(a["selection"], []).append(a)
+    results["by_selection"] = {k: evaluate(v, predicted, tags)["micro"] for k, v in sorted(by_source.items())}
+    print("\nmicro-F1 by how the articles were selected (all splits):")
+    for k, m in results["by_selection"].items():
+        print(f"  {k:<18} {m['support']:>4} gold tags  P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}")
+
+    speed = None
+    if not args.no_speed:
+        start, rounds = time.perf_counter(), 0
+        while rounds < 3 or time.perf_counter() - start < 2.0:
+            for a in articles:
+                tag_article(a["title"], a["text"], taxonomy)
+            rounds += 1
+        elapsed = time.perf_counter() - start
+        speed = {"articles_per_second": round(rounds * len(articles) / elapsed, 1), "rounds": rounds,
+                 "articles": len(articles)}
+        print(f"\nspeed: {speed['articles_per_second']} articles/s (one process, {len(articles)} articles x {rounds})")
+
+    if args.errors:
+        print_errors([a for a in articles if a["split"] == "dev"], hits)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {"commit": git_commit(), "python": platform.python_version(), "taxonomy": str(taxonomy.path),
+           "labels": str(LABELS_FILE.relative_to(REPO_ROOT)), "tags": tags, "results": results, "speed": speed}
+    (RESULTS / "tags.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {(RESULTS / 'tags.json').relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

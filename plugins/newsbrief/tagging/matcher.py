@@ -1,0 +1,150 @@
+"""Score an article against every topic and explain each tag with the sentences that triggered it.
+
+A tag is evidence, not a guess: each matched term adds its weight times the weight of where it
+stands (title > lead and section headings > body). A term repeated adds 1, 1/2, 1/3... of its
+weight so one word cannot carry a topic alone; context-bound words ("strike") count only when a
+context word ("missile") shares their sentence; exclusions ("trade union") blank their words out.
+The sum is divided by sqrt(sentences / length_ref) for long articles, so a passing mention in a
+long feature scores lower than the same mention in a short brief.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from newsbrief.sentences import HEADING, segment, split_sentences
+from newsbrief.tagging.taxonomy import Taxonomy, Topic, word_spans
+
+
+@dataclass(frozen=True)
+class TagHit:
+    tag: str
+    label: str
+    score: float
+    evidence: list[str]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence of the article (or its title, or a heading) with the weight of its position."""
+
+    text: str
+    weight: float
+    words: list[tuple[str, int, int]]
+    stems: tuple[str, ...] = ()
+    at: dict[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, text: str, weight: float) -> _Unit:
+        words = word_spans(text)
+        at: dict[str, list[int]] = defaultdict(list)
+        for i, (w, _, _) in enumerate(words):
+            at[w].append(i)
+        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at))
+
+    def find(self, phrase: tuple[str, ...]) -> list[int]:
+        n = len(phrase)
+        return [i for i in self.at.get(phrase[0], ()) if self.stems[i:i + n] == phrase]
+
+
+def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]:
+    scoring = taxonomy.scoring
+    units: list[_Unit] = []
+    title = " ".join((title or "").split())
+    if title:
+        units.append(_Unit.of(title, scoring.title_weight))
+    body = 0
+    for block in segment(text or ""):
+        if block.kind == HEADING:
+            if block.text != title:
+                units.append(_Unit.of(block.text, scoring.heading_weight))
+            continue
+        for sentence in split_sentences(block.text):
+            if body == 0 and sentence == title:
+                continue
+            weight = scoring.lead_weight if body < scoring.lead_sentences else 1.0
+            units.append(_Unit.of(sentence, weight))
+            body += 1
+    return units, body
+
+
+def _blocked(unit: _Unit, topic: Topic) -> set[int]:
+    blocked: set[int] = set()
+    for phrase in topic.exclude:
+        for i in unit.find(phrase):
+            blocked.update(range(i, i + len(phrase)))
+    for rx in topic.exclude_patterns:
+        for m in rx.finditer(unit.text):
+            blocked.update(k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start())
+    return blocked
+
+
+def _matches(unit: _Unit, topic: Topic) -> list[tuple[str, float]]:
+    """(term, weight) for each non-overlapping match in one sentence, strongest and longest first."""
+    taken = _blocked(unit, topic)
+    has_context = any(unit.find(phrase) for phrase in topic.context)
+    candidates: list[tuple[float, int, int, str]] = []
+    for term in topic.terms:
+        if term.needs_context and not has_context:
+            continue
+        if term.regex is not None:
+            for m in term.regex.finditer(unit.text):
+                idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
+                if idx:
+                    candidates.append((term.weight, len(idx), idx[0], term.text))
+        else:
+            candidates.extend((term.weight, len(term.stems), i, term.text) for i in unit.find(term.stems))
+    out = []
+    for weight, length, start, text in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
+        span = set(range(start, start + length))
+        if span & taken:
+            continue
+        taken |= span
+        out.append((text, weight))
+    return out
+
+
+def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
+                 max_evidence: int) -> tuple[float, list[str]]:
+    seen: dict[str, int] = defaultdict(int)
+    per_unit: list[tuple[float, int]] = []
+    total = 0.0
+    for index, unit in enumerate(units):
+        gained = 0.0
+        for text, weight in _matches(unit, topic):
+            seen[text] += 1
+            gained += weight / seen[text]
+        gained = min(gained, cap) * unit.weight
+        if gained:
+            per_unit.append((gained, index))
+            total += gained
+    best = sorted(per_unit, key=lambda p: (-p[0], p[1]))[:max_evidence]
+    return total / norm, [units[i].text for _, i in best]
+
+
+def _prepare(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], float]:
+    """The article's units and its length divisor: sqrt(sentences / length_ref), between 0.5 and ..."""
+    units, body = _units(title, text, taxonomy)
+    ref = taxonomy.scoring.length_ref
+    return units, math.sqrt(max(body, ref / 4) / ref)
+
+
+def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int = 3) -> list[TagHit]:
+    """Tags whose score reaches their threshold, best first, each with up to max_evidence sentences."""
+    units, norm = _prepare(title, text, taxonomy)
+    cap = taxonomy.scoring.sentence_cap
+    hits = []
+    for topic in taxonomy.topics:
+        score, evidence = _score_topic(units, topic, norm, cap, max_evidence)
+        if score >= topic.threshold:
+            hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
+    return sorted(hits, key=lambda h: (-h.score, h.tag))
+
+
+def score_article(title: str, text: str, taxonomy: Taxonomy) -> dict[str, float]:
+    """Every topic's score, thresholds ignored: what the benchmark and threshold tuning look at."""
+    units, norm = _prepare(title, text, taxonomy)
+    cap = taxonomy.scoring.sentence_cap
+    return {t.id: round(_score_topic(units, t, norm, cap, 0)[0], 3) for t in taxonomy.topics}

@@ -1,0 +1,219 @@
+"""The topic taxonomy: config/topics.yaml read, validated and compiled into matchable terms.
+
+Users edit topics in YAML only, so every mistake must come back as a ConfigError naming the file,
+the line and the entry to fix; nothing is half-loaded. Phrases are stemmed once here, so "peace
+talks" also matches "peace talk" and "talked peace" does not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from newsbrief.yamlconf import Checker, LineList, load_yaml
+
+_ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+_IPTC = re.compile(r"^medtop:\d{8}$")
+_WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
+
+_ROOT_KEYS = {"version", "defaults", "topics"}
+_DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
+                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap"}
+_TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight",
+               "strong", "keywords", "needs_context", "context", "patterns", "exclude", "exclude_patterns"}
+_PHRASE_LISTS = ("strong", "keywords", "needs_context", "context", "exclude")
+_PATTERN_LISTS = ("patterns", "exclude_patterns")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How evidence is weighed; the `defaults:` block of topics.yaml, each value documented there."""
+
+    threshold: float = 2.0
+    strong_weight: float = 3.0
+    keyword_weight: float = 1.0
+    title_weight: float = 2.0
+    heading_weight: float = 1.5
+    lead_weight: float = 1.5
+    lead_sentences: int = 2
+    length_ref: float = 12.0
+    sentence_cap: float = 3.0
+
+
+@dataclass(frozen=True)
+class Term:
+    """One trigger of a topic: a stemmed phrase or a regular expression, with its weight."""
+
+    text: str
+    weight: float
+    stems: tuple[str, ...] = ()
+    regex: re.Pattern | None = None
+    needs_context: bool = False
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: str
+    iptc: str | None
+    threshold: float
+    terms: tuple[Term, ...]
+    context: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[tuple[str, ...], ...] = ()
+    exclude_patterns: tuple[re.Pattern, ...] = ()
+    description: str | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    topics: tuple[Topic, ...]
+    scoring: Scoring = Scoring()
+    path: Path | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.topics]
+
+    def get(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from sumy.nlp.stemmers import Stemmer
+
+    return Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Lower-cased Snowball stem; possessives dropped ("Ukraine’s" and "Ukraine" are one word)."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return _stemmer()(word)
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """(stem, start, end) for each word; hyphenated compounds count as their parts ("cease-fire")."""
+    return [(stem(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    return tuple(s for s, _, _ in word_spans(phrase))
+
+
+def _phrases(check: Checker, node: dict, key: str, where: str) -> list[tuple[str, tuple[str, ...]]]:
+    items = check.strings(node, key, where)
+    out = []
+    for i, item in enumerate(items):
+        stems = phrase_stems(item)
+        if not stems:
+            check.fail(node[key], i, f"{where}: '{key}' item {item!r} has no words to match",
+                       "write a word or phrase, or move a regular expression to 'patterns'")
+        out.append((item, stems))
+    return out
+
+
+def _regexes(check: Checker, node: dict, key: str, where: str) -> list[tuple[str, re.Pattern]]:
+    items = check.strings(node, key, where)
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append((item, re.compile(item, re.IGNORECASE)))
+        except re.error as exc:
+            check.fail(node[key], i, f"{where}: '{key}' item {item!r} is not a valid regular expression ({exc})",
+                       "fix the expression; quote it in single quotes so backslashes stay as written")
+    return out
+
+
+def _weight(check: Checker, node: dict, key: str, where: str, default: float) -> float:
+    return float(check.number(node, key, where, default=default, minimum=0.01, maximum=100))
+
+
+def _scoring(check: Checker, root: dict) -> Scoring:
+    if "defaults" not in root or root["defaults"] is None:
+        return Scoring()
+    node = check.mapping(root["defaults"], "defaults")
+    check.known_keys(node, _DEFAULT_KEYS, "defaults")
+    base = Scoring()
+    return Scoring(
+        threshold=_weight(check, node, "threshold", "defaults", base.threshold),
+        strong_weight=_weight(check, node, "strong_weight", "defaults", base.strong_weight),
+        keyword_weight=_weight(check, node, "keyword_weight", "defaults", base.keyword_weight),
+        title_weight=_weight(check, node, "title_weight", "defaults", base.title_weight),
+        heading_weight=_weight(check, node, "heading_weight", "defaults", base.heading_weight),
+        lead_weight=_weight(check, node, "lead_weight", "defaults", base.lead_weight),
+        lead_sentences=int(check.number(node, "lead_sentences", "defaults", default=base.lead_sentences,
+                                        minimum=0, maximum=50, integer=True)),
+        length_ref=_weight(check, node, "length_ref", "defaults", base.length_ref),
+        sentence_cap=_weight(check, node, "sentence_cap", "defaults", base.sentence_cap),
+    )
+
+
+def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: dict[str, int]) -> Topic:
+    entry = entries[i]
+    if not isinstance(entry, dict):
+        check.fail(entries, i, f"topic {i + 1} must be a mapping with 'id:' and 'label:', got {entry!r}")
+    topic_id = check.string(entry, "id", f"topic {i + 1}")
+    where = f"topic '{topic_id}'"
+    if not _ID.match(topic_id):
+        check.fail(entry, "id", f"{where}: id must be lower-case letters, digits, '-' or '_', starting with a letter",
+                   "use a short slug such as 'peace-talks'")
+    if topic_id in seen:
+        check.fail(entry, "id", f"{where} is defined twice (first on line {seen[topic_id]})",
+                   "rename one of them or merge the two entries")
+    seen[topic_id] = entry.line_of("id")
+    check.known_keys(entry, _TOPIC_KEYS, where)
+    label = check.string(entry, "label", where)
+    iptc = check.string(entry, "iptc", where, required=False)
+    if iptc is not None and not _IPTC.match(iptc):
+        check.fail(entry, "iptc", f"{where}: iptc {iptc!r} is not an IPTC Media Topic code",
+                   "write it as medtop: and eight digits, e.g. medtop:20000639, or leave 'iptc' out")
+    strong_w = _weight(check, entry, "strong_weight", where, scoring.strong_weight)
+    keyword_w = _weight(check, entry, "keyword_weight", where, scoring.keyword_weight)
+    phrases = {key: _phrases(check, entry, key, where) for key in _PHRASE_LISTS}
+    regexes = {key: _regexes(check, entry, key, where) for key in _PATTERN_LISTS}
+    if phrases["needs_context"] and not phrases["context"]:
+        check.fail(entry, "needs_context", f"{where}: 'needs_context' words need a 'context:' list to look for",
+                   "add 'context:' with the words that must appear in the same sentence")
+    terms = ([Term(text, strong_w, stems=stems) for text, stems in phrases["strong"]]
+             + [Term(text, keyword_w, stems=stems) for text, stems in phrases["keywords"]]
+             + [Term(text, keyword_w, stems=stems, needs_context=True) for text, stems in phrases["needs_context"]]
+             + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]])
+    if not terms:
+        check.fail(entry, None, f"{where} has nothing to match",
+                   "add at least one of 'strong:', 'keywords:', 'needs_context:' or 'patterns:'")
+    return Topic(
+        id=topic_id,
+        label=label,
+        iptc=iptc,
+        threshold=_weight(check, entry, "threshold", where, scoring.threshold),
+        terms=tuple(terms),
+        context=tuple(stems for _, stems in phrases["context"]),
+        exclude=tuple(stems for _, stems in phrases["exclude"]),
+        exclude_patterns=tuple(rx for _, rx in regexes["exclude_patterns"]),
+        description=check.string(entry, "description", where, required=False),
+        line=entry.line,
+    )
+
+
+def parse_taxonomy(path: str | Path) -> Taxonomy:
+    """Read and validate a topics file; the first mistake raises ConfigError with its line."""
+    path = Path(path)
+    data = load_yaml(path, what="topics file")
+    check = Checker(path)
+    if data is None:
+        check.fail(None, None, "the file is empty", "add a 'topics:' list (see config/topics.yaml)")
+    root = check.mapping(data, "the file")
+    check.known_keys(root, _ROOT_KEYS, "the file")
+    scoring = _scoring(check, root)
+    entries = check.sequence(root, "topics", "the file")
+    if not entries:
+        check.fail(root, "topics", "'topics' is empty", "add at least one topic")
+    seen: dict[str, int] = {}
+    topics = tuple(_topic(check, entries, i, scoring, seen) for i in range(len(entries)))
+    return Taxonomy(topics=topics, scoring=scoring, path=path)
