@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import trafilatura
+
 from newsbrief.extract import declared_charset, extract_main_text, html_to_text, is_teaser
 from newsbrief.fetch import FetchLimits, GuardedClient
-
 from tests.http_server import LocalServer
 
 PAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pages"
@@ -69,6 +69,8 @@ def test_page_without_article_text_gives_none():
 def test_html_fragment_to_text_keeps_blocks_and_drops_markup():
     html = "<p>First <b>bold</b>&nbsp;para.</p><ul><li>one</li><li>two</li></ul>line<br>break<script>x()</script>"
     assert html_to_text(html) == "First bold para.\none\ntwo\nline\nbreak"
+    assert html_to_text("<p>Real feeds carry\x01 control\x0b bytes</p><!-- note -->and comments") == \
+        "Real feeds carry control bytes\nand comments"
     assert html_to_text("plain   text\n\n  here") == "plain text\nhere"
     assert html_to_text("") == ""
 

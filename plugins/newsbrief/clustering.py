@@ -127,19 +127,19 @@ class MinHasher:
 
 def candidate_pairs(signatures: Sequence[np.ndarray], bands: int = _BANDS) -> set[tuple[int, int]]:
     """Index pairs whose signatures agree on at least one band (LSH)."""
-    if not signatures:
+    if len(signatures) < 2:
         return set()
-    rows = len(signatures[0]) // bands
+    matrix = np.ascontiguousarray(np.vstack(signatures))
+    rows = matrix.shape[1] // bands
     pairs: set[tuple[int, int]] = set()
     for band in range(bands):
         buckets: dict[bytes, list[int]] = {}
-        for i, sig in enumerate(signatures):
-            buckets.setdefault(sig[band * rows:(band + 1) * rows].tobytes(), []).append(i)
+        block = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
+        for i, key in enumerate(block.tobytes()[j:j + rows * 8] for j in range(0, block.nbytes, rows * 8)):
+            buckets.setdefault(key, []).append(i)
         for members in buckets.values():
             if 1 < len(members) <= 200:
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        pairs.add((members[x], members[y]))
+                pairs.update((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
     return pairs
 
 

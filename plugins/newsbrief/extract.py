@@ -26,6 +26,7 @@ _TRUNCATED = re.compile(
     r"the post .{1,200} appeared first on .{1,100})\W*$", re.IGNORECASE)
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
                "table", "tr", "section", "article", "header", "footer", "figure", "figcaption", "hr", "dd", "dt"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
@@ -46,22 +47,29 @@ def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment, one line per block, whitespace collapsed; plain text passes through."""
     if not html:
         return ""
+    html = _CONTROL.sub("", html)
     if "<" not in html and "&" not in html:
         return _collapse(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (etree.ParserError, ValueError):
         return _collapse(re.sub(r"<[^>]+>", " ", html))
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag in ("script", "style"):
-            element.text = ""
-        elif element.tag in _BLOCK_TAGS:
-            element.tail = "\n" + (element.tail or "")
-            if element.tag != "br":
-                element.text = "\n" + (element.text or "")
-    return _collapse(root.text_content())
+    for node in root.xpath("//comment() | //processing-instruction()"):
+        node.drop_tree()
+    parts: list[str] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else None
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if tag is not None and tag not in ("script", "style") and element.text:
+                parts.append(element.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if element.tail and element is not root:
+                parts.append(element.tail)
+    return _collapse("".join(parts))
 
 
 def _collapse(text: str) -> str:

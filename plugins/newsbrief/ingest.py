@@ -253,6 +253,7 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
         note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None
         feed_store.record_fetch_success(s, feed_id, now, status=outcome.status, etag=collected.etag,
                                         last_modified=collected.last_modified, note=note)
+        items = []
         for c in collected.candidates:
             entry = c.entry
             article = Article(
@@ -262,7 +263,8 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
                 feed_summary=entry.summary or None, extraction=c.extraction, flags=c.flags,
                 topics_hint=list(cfg.topics), run_key=run_key,
             )
-            stored, created = feed_store.insert_article(s, article, match_keys(entry.url))
+            items.append((article, match_keys(entry.url)))
+        for stored, created in feed_store.insert_articles(s, items):
             if created:
                 outcome.new += 1
                 report.new_article_ids.append(stored.id)

@@ -146,6 +146,43 @@ def insert_article(session: Session, article: Article, url_keys: list[str]) -> t
     return article, True
 
 
+def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) -> list[tuple[Article, bool]]:
+    """Batch form of insert_article, in input order: two lookups and one flush for a whole feed; falls back to
+    one savepoint per article only when a concurrent writer won a race."""
+    hashes = [a.content_hash for a, _ in items]
+    keys = [k for _, ks in items for k in ks]
+    by_hash: dict[str, Article] = {}
+    by_url: dict[str, Article] = {}
+    for start in range(0, max(len(hashes), len(keys)), 500):
+        if hashes[start:start + 500]:
+            by_hash.update((a.content_hash, a) for a in session.execute(
+                select(Article).where(Article.content_hash.in_(hashes[start:start + 500]))).scalars())
+        if keys[start:start + 500]:
+            by_url.update((a.url, a) for a in session.execute(
+                select(Article).where(Article.url.in_(keys[start:start + 500]))).scalars())
+    results: list[tuple[Article, bool] | None] = []
+    fresh: list[tuple[int, Article, list[str]]] = []
+    for article, url_keys in items:
+        dup = by_hash.get(article.content_hash) or next((by_url[k] for k in url_keys if k in by_url), None)
+        if dup is not None:
+            results.append((dup, False))
+            continue
+        by_hash[article.content_hash] = article
+        by_url.update((k, article) for k in url_keys)
+        results.append(None)
+        fresh.append((len(results) - 1, article, url_keys))
+    try:
+        with session.begin_nested():
+            session.add_all([a for _, a, _ in fresh])
+            session.flush()
+        for i, article, _ in fresh:
+            results[i] = (article, True)
+    except IntegrityError:
+        for i, article, url_keys in fresh:
+            results[i] = insert_article(session, article, url_keys)
+    return results
+
+
 def recent_articles(session: Session, since: datetime, *, limit: int = 20_000) -> list[Article]:
     """Articles ingested since `since`, the window new articles are clustered against."""
     return list(session.execute(select(Article).where(Article.ingested_at >= since)

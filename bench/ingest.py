@@ -1,0 +1,153 @@
+"""Feed ingestion speed on loopback, and dedup/cluster counts on the shared real feeds.
+
+Usage (from the repo root):  .venv/bin/python bench/ingest.py [--feeds 200] [--workers 8] [--postgres]
+
+Speed: 200 feed URLs on a loopback server (real files from ../shared/data/feeds, cycled when there
+are fewer files than URLs, so later copies are duplicates), ingested into a fresh SQLite store with
+the real stage (guarded fetch, feedparser, dedup, store, clustering; no page fetches, which would
+measure the extractor). Run 1 is cold (everything new); run 2 repeats it an hour later and gets
+304 Not Modified from the server's Last-Modified, which is what an hourly run costs when nothing changed.
+Counts: every real feed file of ../shared/data/feeds ingested once: entries read, articles stored,
+duplicates removed (same canonical URL or same content), clusters and multi-outlet clusters.
+Writes bench/results/ingest.json with the git commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from newsbrief.demo_server import serve_in_background  # noqa: E402
+from newsbrief.feeds import FeedConfig  # noqa: E402
+from newsbrief.ingest import ingest_feeds  # noqa: E402
+from newsbrief.store import Article, Store  # noqa: E402
+
+FEEDS = ROOT / ".." / "shared" / "data" / "feeds"
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+
+def real_feed_files() -> list[Path]:
+    files = [p for p in sorted(FEEDS.rglob("*")) if p.is_file() and p.suffix.lower() in (".xml", ".rss", ".atom", "")]
+    return [p for p in files if p.name not in ("LICENSE",) and not p.name.endswith((".md", ".json"))]
+
+
+def store_url(tmp: Path, postgres: bool) -> str:
+    if not postgres:
+        return f"sqlite:///{tmp / 'bench.db'}"
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"nb_bench_{uuid.uuid4().hex[:8]}"
+    with create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                       isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+def speed(files: list[Path], n_feeds: int, workers: int, url: str) -> dict:
+    server = serve_in_background(FEEDS, port=0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        feeds = []
+        for i in range(n_feeds):
+            rel = files[i % len(files)].relative_to(FEEDS).as_posix()
+            feeds.append(FeedConfig(url=f"{base}/{rel}?copy={i // len(files)}", name=f"feed {i}",
+                                    fetch_pages=False, max_entries=200))
+        store = Store(url)
+        runs = {}
+        for label, now in (("cold", NOW), ("unchanged, 1 h later", NOW + timedelta(hours=1))):
+            report = ingest_feeds(store, feeds, f"bench-{label}", max_workers=workers, allow=["127.0.0.1"], now=now)
+            with store.session() as s:
+                stored = s.scalar(select(func.count(Article.id)))
+            entries = sum(o.entries for o in report.outcomes)
+            runs[label] = {
+                "seconds": round(report.elapsed, 2),
+                "feeds_per_s": round(len(feeds) / report.elapsed, 1),
+                "entries_per_s": round(entries / report.elapsed, 1),
+                "new_articles_per_s": round(len(report.new_article_ids) / report.elapsed, 1),
+                "entries": entries, "new_articles": len(report.new_article_ids), "duplicates": report.duplicates,
+                "not_modified": report.count("not_modified"), "failed": report.count("failed"),
+                "clusters": report.clusters, "articles_in_store": stored,
+            }
+        store.dispose()
+        return runs
+    finally:
+        server.shutdown()
+
+
+def counts(files: list[Path], workers: int, url: str) -> dict:
+    server = serve_in_background(FEEDS, port=0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        feeds = [FeedConfig(url=f"{base}/{p.relative_to(FEEDS).as_posix()}", name=p.relative_to(FEEDS).as_posix(),
+                            fetch_pages=False, max_entries=1000) for p in files]
+        store = Store(url)
+        report = ingest_feeds(store, feeds, "bench-counts", max_workers=workers, allow=["127.0.0.1"], now=NOW)
+        with store.session() as s:
+            rows = s.execute(select(Article.cluster_id, Article.source).where(Article.cluster_id.isnot(None))).all()
+            stored = s.scalar(select(func.count(Article.id)))
+        by_cluster: dict[int, set[str]] = {}
+        for cluster_id, source in rows:
+            by_cluster.setdefault(cluster_id, set()).add(source.split("/")[0] + "/" + source.split("/")[-1].split("__")[0])
+        store.dispose()
+        return {
+            "feed_files": len(files), "fetched_ok": report.count("ok"), "reported": report.count("failed"),
+            "reasons": sorted({o.reason.split(" (fix")[0] for o in report.failed}),
+            "entries": sum(o.entries for o in report.outcomes), "articles_stored": stored,
+            "duplicates_removed": report.duplicates, "clusters": len(by_cluster),
+            "articles_in_clusters": len(rows),
+            "clusters_with_2plus_feeds": sum(1 for s in by_cluster.values() if len(s) > 1),
+            "seconds": round(report.elapsed, 2),
+        }
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--postgres", action="store_true", help="use a fresh database on 127.0.0.1:5432")
+    args = parser.parse_args()
+    if not FEEDS.exists():
+        raise SystemExit(f"shared real feeds not found at {FEEDS.resolve()} (see ../shared/data/README.md)")
+    files = real_feed_files()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = {
+            "speed": speed(files, args.feeds, args.workers, store_url(Path(tmp) / "a", args.postgres)
+                           if args.postgres else f"sqlite:///{tmp}/speed.db"),
+            "real_data": counts(files, args.workers, store_url(Path(tmp), args.postgres)
+                                if args.postgres else f"sqlite:///{tmp}/counts.db"),
+        }
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    result["meta"] = {"commit": commit, "feeds": args.feeds, "workers": args.workers, "python": platform.python_version(),
+                      "store": "postgresql" if args.postgres else "sqlite", "cpus": __import__("os").cpu_count()}
+    for label, run in result["speed"].items():
+        print(f"{args.feeds} feeds on loopback, {label}: {run['feeds_per_s']} feeds/s, {run['entries_per_s']} entries/s, "
+              f"{run['new_articles_per_s']} new articles/s ({run['new_articles']} new, {run['duplicates']} duplicates, "
+              f"{run['not_modified']} unchanged/304, {run['failed']} failed) in {run['seconds']} s")
+    c = result["real_data"]
+    print(f"shared real feeds: {c['feed_files']} files, {c['fetched_ok']} ok, {c['reported']} reported; "
+          f"{c['entries']} entries -> {c['articles_stored']} articles stored, {c['duplicates_removed']} duplicates removed; "
+          f"{c['clusters']} clusters holding {c['articles_in_clusters']} articles, "
+          f"{c['clusters_with_2plus_feeds']} spanning 2+ feeds ({c['seconds']} s)")
+    out = ROOT / "bench" / "results" / "ingest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
