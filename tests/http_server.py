@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """Clients that give up (timeouts, byte caps) reset connections on purpose: not an error here."""
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -75,7 +80,7 @@ class LocalServer:
                 if body:
                     self.wfile.write(body)
 
-        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        self._httpd = _QuietServer((host, 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base = f"http://{host}:{self.port}"

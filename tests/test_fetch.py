@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from newsbrief.fetch import USER_AGENT, AllowList, FetchError, FetchLimits, GuardedClient, refused_reason
 
+from newsbrief.fetch import USER_AGENT, AllowList, FetchError, FetchLimits, GuardedClient, refused_reason
 from tests.http_server import LocalServer
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -150,3 +150,26 @@ def test_metadata_address_needs_an_exact_allow_entry():
     ip = ipaddress.ip_address("169.254.169.254")
     assert not AllowList(["169.254.0.0/16"]).allows_ip(ip)
     assert AllowList(["169.254.169.254"]).allows_ip(ip)
+
+
+def test_a_stuck_dns_lookup_is_cut_by_the_connect_timeout(monkeypatch):
+    """A resolver that never answers (a real failure mode of getaddrinfo) must not hang the fetch."""
+    import socket
+    import threading
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def stuck(host, *args, **kwargs):
+        if host == "stuck.example":
+            release.wait(10)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    try:
+        with GuardedClient(FetchLimits(connect_timeout=0.3, read_timeout=0.5, total_timeout=1)) as c, \
+                pytest.raises(FetchError) as err:
+            c.get("http://stuck.example/feed.xml")
+        assert err.value.kind == "dns" and "longer than" in err.value.reason
+    finally:
+        release.set()

@@ -10,8 +10,9 @@ private, link-local, CGNAT, reserved, multicast or cloud metadata are refused un
 network is allow-listed (`NEWSBRIEF_FETCH_ALLOW`, or `allow=`). The check runs inside the connection
 itself (a custom httpcore network backend) and the socket is opened to the address just checked, so
 each redirect hop is checked and a DNS answer cannot change between check and connect (no rebinding
-window). Proxies from the environment are ignored for the same reason. Limit: getaddrinfo itself has
-no timeout of ours; the system resolver's (usually 5 s per attempt) applies.
+window). Proxies from the environment are ignored for the same reason. DNS lookups run on a small
+resolver pool with the connect timeout as deadline (getaddrinfo has none of its own that we control);
+a lookup stuck past it is abandoned in its thread and the fetch fails as a DNS error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 import socket
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -149,7 +152,21 @@ def refused_reason(ip: IPAddress) -> str | None:
     return None
 
 
-def resolve_checked(host: str, port: int, allow: AllowList) -> list[str]:
+_RESOLVER = ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
+
+
+def _getaddrinfo(host: str, port: int, timeout: float) -> list[str]:
+    """getaddrinfo with a deadline: the system resolver has none of ours, and a stuck lookup must not hang a run."""
+    future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=timeout)
+    except FutureTimeout:
+        raise FetchError(host, "dns", f"DNS lookup of {host!r} took longer than {timeout:g} s",
+                         "the resolver is slow or down; retried with back-off") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def resolve_checked(host: str, port: int, allow: AllowList, timeout: float = 5.0) -> list[str]:
     """The addresses of `host` that may be connected to; raises FetchError when none may."""
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
@@ -159,9 +176,7 @@ def resolve_checked(host: str, port: int, allow: AllowList) -> list[str]:
         infos = [str(literal)]
     else:
         try:
-            infos = list(dict.fromkeys(
-                info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            ))
+            infos = _getaddrinfo(host, port, timeout)
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError(host, "dns", f"cannot resolve host {host!r}: {exc}",
                              "check the URL's host name") from None
@@ -182,12 +197,13 @@ def resolve_checked(host: str, port: int, allow: AllowList) -> list[str]:
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves, checks and connects to the checked address in one step, for every connection."""
 
-    def __init__(self, allow: AllowList):
+    def __init__(self, allow: AllowList, dns_timeout: float):
         self._allow = allow
+        self._dns_timeout = dns_timeout
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        addresses = resolve_checked(host, port, self._allow)
+        addresses = resolve_checked(host, port, self._allow, timeout or self._dns_timeout)
         last: Exception | None = None
         for addr in addresses:
             try:
@@ -214,7 +230,7 @@ class GuardedClient:
         self.allow = allow if isinstance(allow, AllowList) else AllowList.from_env(allow)
         transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections,
                                                             max_keepalive_connections=max_connections))
-        transport._pool._network_backend = _GuardedBackend(self.allow)  # the only way httpx lets us pin
+        transport._pool._network_backend = _GuardedBackend(self.allow, self.limits.connect_timeout)  # the only way httpx lets us pin
         self._client = httpx.Client(
             transport=transport,
             trust_env=False,

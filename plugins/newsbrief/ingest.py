@@ -253,13 +253,15 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
         note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None
         feed_store.record_fetch_success(s, feed_id, now, status=outcome.status, etag=collected.etag,
                                         last_modified=collected.last_modified, note=note)
+        # Write time, not run start: a digest that selects by ingestion time must not miss late commits.
+        stored_at = datetime.now(UTC)
         items = []
         for c in collected.candidates:
             entry = c.entry
             article = Article(
                 content_hash=content_hash(entry.title, c.text), url=entry.url, source_kind="feed", source=cfg.name,
                 origin=cfg.url, feed_id=feed_id, title=entry.title[:2000], author=(c.author or None),
-                language=cfg.language or c.language, published_at=c.published_at, ingested_at=now, text=c.text,
+                language=cfg.language or c.language, published_at=c.published_at, ingested_at=stored_at, text=c.text,
                 feed_summary=entry.summary or None, extraction=c.extraction, flags=c.flags,
                 topics_hint=list(cfg.topics), run_key=run_key,
             )
