@@ -4,12 +4,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+
 from newsbrief.airflow_glue import SmtpTarget
 from newsbrief.delivery import build_message, deliver_digests
 from newsbrief.digest import message_id
 from newsbrief.store import Delivery, Digest, Store
-from sqlalchemy import select
-
 from tests.conftest import free_port
 
 RUN = "seed_digest/manual__test"

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 from newsbrief.digest import DigestItem, FailedInput, ItemTag, render_digest, select_items
 from newsbrief.subscribers import Subscriber
-
 from tests.conftest import ROOT
 
 TOPICS = [("ceasefire", "Ceasefire & peace talks"), ("tariffs", "Tariffs & trade"), ("sport", "Sport")]

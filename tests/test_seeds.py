@@ -1,10 +1,10 @@
 import os
 
 import pytest
+
 from newsbrief.errors import InputError
 from newsbrief.seeds import find_seeds, read_seed, read_seeds
 from newsbrief.sentences import HEADING, PARAGRAPH
-
 from tests.conftest import SEED
 
 

@@ -1,7 +1,7 @@
 import pytest
+
 from newsbrief.errors import ConfigError
 from newsbrief.subscribers import load_subscribers, override_recipients
-
 from tests.conftest import ROOT
 
 TOPICS = {"ceasefire", "tariffs", "humanitarian", "sport"}
