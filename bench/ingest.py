@@ -9,6 +9,10 @@ measure the extractor). Run 1 is cold (everything new); run 2 repeats it an hour
 304 Not Modified from the server's Last-Modified, which is what an hourly run costs when nothing changed.
 Counts: every real feed file of ../shared/data/feeds ingested once: entries read, articles stored,
 duplicates removed (same canonical URL or same content), clusters and multi-outlet clusters.
+Extraction: pages of ../shared/data/pages through `extract_main_text` against trafilatura.extract
+alone: pages passing the evaldata.json segments (all "with", no "without"), and the
+scrapinghub article-extraction-benchmark's shingle precision/recall/F1 against `articleBody`
+(scoring as in its evaluate.py, re-implemented here).
 Writes bench/results/ingest.json with the git commit.
 """
 
@@ -17,9 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +41,7 @@ from newsbrief.ingest import ingest_feeds  # noqa: E402
 from newsbrief.store import Article, Store  # noqa: E402
 
 FEEDS = ROOT / ".." / "shared" / "data" / "feeds"
+PAGES = ROOT / ".." / "shared" / "data" / "pages"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
@@ -115,11 +123,62 @@ def counts(files: list[Path], workers: int, url: str) -> dict:
         server.shutdown()
 
 
+def _shingles(text: str, n: int = 4) -> Counter:
+    tokens = re.findall(r"\w+", text or "")
+    return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i:i + n])
+
+
+def _prf(pairs: list[tuple[str, str]]) -> dict:
+    precisions, recalls = [], []
+    for true, pred in pairs:
+        t, p = _shingles(true), _shingles(pred)
+        tp = sum((t & p).values())
+        fp, fn = sum((p - t).values()), sum((t - p).values())
+        if tp + fp > 0:
+            precisions.append(1.0 if fp == fn == 0 else tp / (tp + fp))
+        if tp + fn > 0:
+            recalls.append(1.0 if fp == fn == 0 else tp / (tp + fn))
+    precision, recall = statistics.mean(precisions), statistics.mean(recalls)
+    return {"precision": round(precision, 3), "recall": round(recall, 3),
+            "f1": round(2 * precision * recall / (precision + recall), 3)}
+
+
+def extraction() -> dict:
+    import trafilatura
+
+    from newsbrief.extract import extract_main_text
+
+    def ours(raw: bytes, url: str) -> str:
+        got = extract_main_text(raw, url=url, content_type="text/html")
+        return got.text if got else ""
+
+    def alone(raw: bytes, url: str) -> str:
+        return trafilatura.extract(raw, url=url) or ""
+
+    out = {}
+    evaldata = json.loads((PAGES / "evaldata.json").read_text(encoding="utf-8"))
+    cases = [(u, c) for u, c in evaldata.items() if (PAGES / "cache" / c["file"]).exists()]
+    for name, fn in (("newsbrief", ours), ("trafilatura_alone", alone)):
+        passed = sum(1 for u, c in cases if (lambda t: all(x in t for x in c["with"])
+                                             and not any(x in t for x in c["without"]))(
+            fn((PAGES / "cache" / c["file"]).read_bytes(), u)))
+        out[f"pages_pass_{name}"] = f"{passed}/{len(cases)}"
+    aeb = PAGES / "scrapinghub-aeb"
+    if (aeb / "ground-truth.json").exists():
+        truth = json.loads((aeb / "ground-truth.json").read_text(encoding="utf-8"))
+        for name, fn in (("newsbrief", ours), ("trafilatura_alone", alone)):
+            pairs = [(item.get("articleBody", ""), fn((aeb / "html" / f"{key}.html").read_bytes(), item.get("url")))
+                     for key, item in truth.items() if (aeb / "html" / f"{key}.html").exists()]
+            out[f"aeb_{name}"] = {**_prf(pairs), "pages": len(pairs)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--postgres", action="store_true", help="use a fresh database on 127.0.0.1:5432")
+    parser.add_argument("--no-extraction", action="store_true", help="skip the extraction quality section")
     args = parser.parse_args()
     if not FEEDS.exists():
         raise SystemExit(f"shared real feeds not found at {FEEDS.resolve()} (see ../shared/data/README.md)")
@@ -131,6 +190,8 @@ def main() -> None:
             "real_data": counts(files, args.workers, store_url(Path(tmp), args.postgres)
                                 if args.postgres else f"sqlite:///{tmp}/counts.db"),
         }
+    if not args.no_extraction and (PAGES / "evaldata.json").exists():
+        result["extraction"] = extraction()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result["meta"] = {"commit": commit, "feeds": args.feeds, "workers": args.workers, "python": platform.python_version(),
                       "store": "postgresql" if args.postgres else "sqlite", "cpus": __import__("os").cpu_count()}
@@ -143,6 +204,14 @@ def main() -> None:
           f"{c['entries']} entries -> {c['articles_stored']} articles stored, {c['duplicates_removed']} duplicates removed; "
           f"{c['clusters']} clusters holding {c['articles_in_clusters']} articles, "
           f"{c['clusters_with_2plus_feeds']} spanning 2+ feeds ({c['seconds']} s)")
+    if "extraction" in result:
+        e = result["extraction"]
+        print(f"extraction, {len(e)} measures: pages passing ground truth: newsbrief {e['pages_pass_newsbrief']}, "
+              f"trafilatura alone {e['pages_pass_trafilatura_alone']}")
+        for name in ("newsbrief", "trafilatura_alone"):
+            if f"aeb_{name}" in e:
+                print(f"  article-extraction-benchmark ({e[f'aeb_{name}']['pages']} pages), {name}: "
+                      f"P {e[f'aeb_{name}']['precision']} R {e[f'aeb_{name}']['recall']} F1 {e[f'aeb_{name}']['f1']}")
     out = ROOT / "bench" / "results" / "ingest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -15,6 +15,7 @@ import os
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+
 from newsbrief.dag_tasks import default_args
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+
 from newsbrief.clustering import Doc, MinHasher, cluster_docs, features, jaccard
 from newsbrief.extract import html_to_text
 

@@ -13,12 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
 from newsbrief.feeds import FeedConfig
 from newsbrief.fetch import FetchLimits
 from newsbrief.ingest import ingest_feeds
 from newsbrief.store import Problem, Store
-from sqlalchemy import select
-
 from tests.http_server import LocalServer
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feedparser-corpus"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from newsbrief.errors import ConfigError, InputError
 from newsbrief.feeds import FeedConfig, check_xml_safety, load_feeds, parse_feed
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
 from newsbrief.feeds import FeedConfig
 from newsbrief.fetch import FetchLimits
 from newsbrief.ingest import ingest_feeds
 from newsbrief.store import Article, Feed, Problem, Store
-from sqlalchemy import select
-
 from tests.http_server import LocalServer
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from newsbrief.urls import canonical_url, is_tracking_param, match_keys
 
 

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, func, select, text
+
 from newsbrief.feeds import FeedConfig
 from newsbrief.fetch import FetchLimits
 from newsbrief.ingest import ingest_feeds
 from newsbrief.store import Article, Base, Feed, Problem, Store
 from newsbrief.store import feeds as fs
-from sqlalchemy import create_engine, func, select, text
-
 from tests.http_server import LocalServer
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
