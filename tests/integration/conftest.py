@@ -85,20 +85,20 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def project() -> Path:
-    """Where dags/, plugins/, config/, seeds/ and templates/ come from: this checkout."""
+def source_tree() -> Path:
+    """Where dags/, plugins/, config/, seeds/ and templates/ come from: this checkout, as deployed."""
     return REPO
 
 
 @pytest.fixture(scope="module")
-def topology(request, tmp_path_factory, smtp_sink, project) -> Iterator[topo.Topology]:
+def topology(request, tmp_path_factory, smtp_sink, source_tree) -> Iterator[topo.Topology]:
     """The compose topology on loopback: migrated metadata DB, api-server, scheduler, dag-processor,
     triggerer and one Celery worker, with the given DAGs parsed."""
     missing = _reachable()
     if missing:
         pytest.skip(missing)
     home = tmp_path_factory.mktemp("airflow_home")
-    cluster = topo.build(home, project=project, dags_folder=project / "dags", smtp_port=smtp_sink.port, tuning=FAULT_TUNING)
+    cluster = topo.build(home, project=source_tree, dags_folder=source_tree / "dags", smtp_port=smtp_sink.port, tuning=FAULT_TUNING)
     request.node.stash[TOPOLOGY_KEY] = cluster
     try:
         cluster.run("db-migrate", "db", "migrate")
