@@ -126,7 +126,8 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
         if not cfg.enabled:
             report.outcomes.append(FeedOutcome(cfg.url, cfg.name, "disabled"))
         elif state.next_attempt_at is not None and state.next_attempt_at > now:
-            reason = (f"skipped: failing since {state.consecutive_failures} run(s) (last error: {state.last_error}); "
+            times = "once" if state.consecutive_failures == 1 else f"{state.consecutive_failures} times in a row"
+            reason = (f"not fetched this run: it failed {times} (last error: {state.last_error}); "
                       f"next attempt after {state.next_attempt_at:%Y-%m-%d %H:%M} UTC")
             report.outcomes.append(FeedOutcome(cfg.url, cfg.name, "backoff", reason=reason))
             with store.session() as s:

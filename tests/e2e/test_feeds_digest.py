@@ -3,6 +3,9 @@ a broken feed, and a real SMTP server on loopback; the received digest is parsed
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,3 +79,28 @@ def test_feed_stories_reach_the_daily_digest_clustered_summarized_and_tagged(dag
     assert text.count("Arctic commercial route") == 1, "a clustered story must be listed once"
     assert "Tags:" in text and "  - " in text
     assert "Broken Wire" in text and "HTTP 500" in text
+
+
+_SHAPE = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder="dags/ingest_feeds.py")
+dag = bag.dags["ingest_feeds"]
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "catchup": dag.catchup,
+                  "aware_start": dag.start_date.tzinfo is not None, "schedule": dag.timetable.expression,
+                  "tasks": {t.task_id: [type(t).__name__, [a.uri for a in t.outlets], t.retries] for t in dag.tasks}}))
+"""
+
+
+def test_ingest_dag_is_hourly_batched_and_publishes_the_articles_asset(airflow_home):
+    proc = subprocess.run([sys.executable, "-c", _SHAPE], env=airflow_home, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shape = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert shape["errors"] == {} and shape["catchup"] is False and shape["aware_start"]
+    assert shape["schedule"] == "0 * * * *"
+    tasks = shape["tasks"]
+    assert set(tasks) == {"plan_batches", "ingest_batch", "cluster_stories"}
+    assert tasks["ingest_batch"][0].endswith("MappedOperator"), "feeds must be mapped in batches, not one task each"
+    assert [uri.rstrip("/") for uri in tasks["cluster_stories"][1]] == ["newsbrief://articles"]
+    assert all(retries >= 1 for _, _, retries in tasks.values())
