@@ -24,11 +24,11 @@ ARTICLES = Asset("newsbrief://articles")
 
 
 def _feeds():
-    from newsbrief.feeds import load_feeds
+    from newsbrief.feeds import load_feeds_file
     from newsbrief.settings import load_settings
 
     settings = load_settings()
-    return settings, load_feeds(settings.feeds_file)
+    return settings, load_feeds_file(settings.feeds_file)
 
 
 @dag(
@@ -53,7 +53,8 @@ def ingest_feeds():
         from newsbrief.ingest import plan_batches as split
 
         params = get_current_context()["params"]
-        _, feeds = _feeds()
+        _, config = _feeds()
+        feeds = config.feeds
         urls = [f.url for f in feeds if f.enabled]
         batches = split(urls, per_batch=params["feeds_per_batch"], max_batches=params["max_batches"])
         log.info("%d enabled feeds (of %d declared) in %d batches", len(urls), len(feeds), len(batches))
@@ -66,9 +67,9 @@ def ingest_feeds():
         from newsbrief.store import open_store
 
         context = get_current_context()
-        settings, feeds = _feeds()
+        settings, config = _feeds()
         wanted = set(urls)
-        report = ingest(open_store(settings.store_url), [f for f in feeds if f.url in wanted],
+        report = ingest(open_store(settings.store_url), [f for f in config.feeds if f.url in wanted],
                         run_key_from_context(context), max_workers=context["params"]["workers"], cluster=False)
         log.info("%s", report.describe())
         for problem in report.as_dict()["problems"]:
@@ -78,12 +79,12 @@ def ingest_feeds():
     @task(outlets=[ARTICLES])
     def cluster_stories(reports: list[dict]) -> dict:
         from newsbrief.ingest import cluster_articles
-        from newsbrief.settings import load_settings
         from newsbrief.store import open_store
 
+        settings, config = _feeds()
         reports = list(reports)
         new_ids = sorted({i for r in reports for i in r["new_article_ids"]})
-        clusters = cluster_articles(open_store(load_settings().store_url), new_ids) if new_ids else 0
+        clusters = cluster_articles(open_store(settings.store_url), new_ids, config.clustering) if new_ids else 0
         totals = {key: sum(r[key] for r in reports)
                   for key in ("feeds", "ok", "not_modified", "failed", "backoff", "duplicates")}
         totals.update(new_articles=len(new_ids), clusters=clusters)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from newsbrief.errors import ConfigError, InputError
-from newsbrief.feeds import FeedConfig, check_xml_safety, load_feeds, parse_feed
+from newsbrief.feeds import (
+    ClusterSettings,
+    FeedConfig,
+    check_xml_safety,
+    load_feeds,
+    load_feeds_file,
+    parse_feed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / ".." / "shared" / "data" / "feeds" / "rss-parser-fixtures"
@@ -63,6 +70,15 @@ def test_mistakes_name_the_line_and_the_fix(tmp_path, text, line, words):
     assert words in str(err.value)
     if line is not None:
         assert err.value.line == line and f"feeds.yaml:{line}" in str(err.value)
+
+
+def test_clustering_settings(tmp_path):
+    config = load_feeds_file(write(tmp_path, "clustering:\n  threshold: 0.5\n  window_hours: 24\nfeeds: []\n"))
+    assert config.clustering == ClusterSettings(threshold=0.5, window_hours=24.0) and config.feeds == []
+    assert load_feeds_file(write(tmp_path, "feeds: []\n")).clustering == ClusterSettings()
+    with pytest.raises(ConfigError) as err:
+        load_feeds_file(write(tmp_path, "clustering:\n  threshold: 3\n"))
+    assert err.value.line == 2 and "at most 1" in str(err.value)
 
 
 def test_the_shipped_default_file_is_valid():

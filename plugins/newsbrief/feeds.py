@@ -18,6 +18,7 @@ from pathlib import Path
 
 import feedparser
 
+from newsbrief.clustering import DEFAULT_THRESHOLD, TITLE_THRESHOLD
 from newsbrief.errors import InputError
 from newsbrief.extract import html_to_text
 from newsbrief.urls import canonical_url
@@ -44,6 +45,21 @@ class FeedConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     fetch_pages: bool = True
     timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How near-duplicate stories are grouped (feeds.yaml `clustering:`); see newsbrief.clustering."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    title_threshold: float = TITLE_THRESHOLD
+    window_hours: float = 72.0
+
+
+@dataclass(frozen=True)
+class FeedsFile:
+    feeds: list[FeedConfig]
+    clustering: ClusterSettings
 
 
 @dataclass
@@ -73,12 +89,29 @@ class ParsedFeed:
 
 def load_feeds(path: str | Path) -> list[FeedConfig]:
     """Read and validate feeds.yaml: every mistake names the file, line and fix. Returns all feeds, enabled or not."""
+    return load_feeds_file(path).feeds
+
+
+def load_feeds_file(path: str | Path) -> FeedsFile:
+    """feeds.yaml in full: the feeds and the clustering settings."""
     data = load_yaml(path, what="feeds file")
     check = Checker(path)
     if data is None:
-        return []
+        return FeedsFile([], ClusterSettings())
     root = check.mapping(data, "feeds file")
-    check.known_keys(root, {"defaults", "feeds"}, "feeds file")
+    check.known_keys(root, {"defaults", "feeds", "clustering"}, "feeds file")
+    clustering = ClusterSettings()
+    if root.get("clustering") is not None:
+        node = check.mapping(root["clustering"], "clustering")
+        check.known_keys(node, {"threshold", "title_threshold", "window_hours"}, "clustering")
+        clustering = ClusterSettings(
+            threshold=float(check.number(node, "threshold", "clustering", default=DEFAULT_THRESHOLD,
+                                         minimum=0.05, maximum=1.0)),
+            title_threshold=float(check.number(node, "title_threshold", "clustering", default=TITLE_THRESHOLD,
+                                               minimum=0.05, maximum=1.0)),
+            window_hours=float(check.number(node, "window_hours", "clustering", default=72.0, minimum=1,
+                                            maximum=24 * 60)),
+        )
     defaults = root.get("defaults") or {}
     if defaults:
         check.mapping(defaults, "defaults")
@@ -112,7 +145,7 @@ def load_feeds(path: str | Path) -> list[FeedConfig]:
         feeds.append(FeedConfig(
             url=raw_url.strip(), name=name, topics=tuple(check.strings(item, "topics", where)), **limits,
         ))
-    return feeds
+    return FeedsFile(feeds, clustering)
 
 
 def _limits(check: Checker, node: dict, where: str, base: dict) -> dict:

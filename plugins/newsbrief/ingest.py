@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from newsbrief.clustering import DEFAULT_THRESHOLD, Doc, cluster_docs
+from newsbrief.clustering import Doc, cluster_docs
 from newsbrief.errors import InputError
 from newsbrief.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
-from newsbrief.feeds import FeedConfig, FeedEntry, parse_feed
+from newsbrief.feeds import ClusterSettings, FeedConfig, FeedEntry, parse_feed
 from newsbrief.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.seeds import content_hash
 from newsbrief.store import Article, Store
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 STAGE = "feed"
 PAGE_MAX_BYTES = 3 * 1024 * 1024
-CLUSTER_WINDOW = timedelta(days=3)
 _HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
@@ -112,7 +111,7 @@ class _Collected:
 
 def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max_workers: int = 8,
                  allow: Iterable[str] = (), limits: FetchLimits | None = None, now: datetime | None = None,
-                 cluster: bool = True, cluster_threshold: float = DEFAULT_THRESHOLD,
+                 cluster: bool = True, clustering: ClusterSettings | None = None,
                  teaser_words: int = TEASER_MAX_WORDS, client: GuardedClient | None = None) -> IngestReport:
     """Ingest `feeds` for run `run_key`; never raises for a bad feed (see the report and the run's Problems)."""
     started = time.monotonic()
@@ -153,7 +152,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
         if own_client:
             client.close()
     if cluster and report.new_article_ids:
-        report.clusters = cluster_articles(store, report.new_article_ids, threshold=cluster_threshold, now=now)
+        report.clusters = cluster_articles(store, report.new_article_ids, clustering, now=now)
     report.elapsed = time.monotonic() - started
     log.info("ingest %s: %s", run_key, report.describe())
     return report
@@ -275,9 +274,11 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
                 outcome.duplicates += 1
 
 
-def cluster_articles(store: Store, article_ids: Sequence[int], *, threshold: float = DEFAULT_THRESHOLD,
-                     window: timedelta = CLUSTER_WINDOW, now: datetime | None = None) -> int:
-    """Cluster new articles with those of the last `window`; returns how many clusters gained members."""
+def cluster_articles(store: Store, article_ids: Sequence[int], settings: ClusterSettings | None = None, *,
+                     now: datetime | None = None) -> int:
+    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members."""
+    settings = settings or ClusterSettings()
+    window = timedelta(hours=settings.window_hours)
     now = now or datetime.now(UTC)
     new = set(article_ids)
     with store.session() as s:
@@ -287,7 +288,7 @@ def cluster_articles(store: Store, article_ids: Sequence[int], *, threshold: flo
             articles.update({a.id: a for a in s.query(Article).filter(Article.id.in_(missing))})
         docs = [Doc(a.id, a.title, a.text, a.cluster_id, a.source) for a in articles.values()]
         touched = 0
-        for group in cluster_docs(docs, threshold=threshold):
+        for group in cluster_docs(docs, threshold=settings.threshold, title_threshold=settings.title_threshold):
             if not new.intersection(group):
                 continue
             members = [articles[i] for i in group]
