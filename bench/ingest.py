@@ -50,6 +50,10 @@ def real_feed_files() -> list[Path]:
     return [p for p in files if p.name not in ("LICENSE",) and not p.name.endswith((".md", ".json"))]
 
 
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+_CREATED: list[str] = []
+
+
 def store_url(tmp: Path, postgres: bool) -> str:
     if not postgres:
         return f"sqlite:///{tmp / 'bench.db'}"
@@ -58,10 +62,20 @@ def store_url(tmp: Path, postgres: bool) -> str:
     from sqlalchemy import create_engine, text
 
     name = f"nb_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
-                       isolation_level="AUTOCOMMIT").connect() as conn:
+    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _CREATED.append(name)
     return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_created() -> None:
+    if not _CREATED:
+        return
+    from sqlalchemy import create_engine, text
+
+    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+        for name in _CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def speed(files: list[Path], n_feeds: int, workers: int, url: str) -> dict:
@@ -184,12 +198,15 @@ def main() -> None:
         raise SystemExit(f"shared real feeds not found at {FEEDS.resolve()} (see ../shared/data/README.md)")
     files = real_feed_files()
     with tempfile.TemporaryDirectory() as tmp:
-        result = {
-            "speed": speed(files, args.feeds, args.workers, store_url(Path(tmp) / "a", args.postgres)
-                           if args.postgres else f"sqlite:///{tmp}/speed.db"),
-            "real_data": counts(files, args.workers, store_url(Path(tmp), args.postgres)
-                                if args.postgres else f"sqlite:///{tmp}/counts.db"),
-        }
+        try:
+            result = {
+                "speed": speed(files, args.feeds, args.workers, store_url(Path(tmp) / "a", args.postgres)
+                               if args.postgres else f"sqlite:///{tmp}/speed.db"),
+                "real_data": counts(files, args.workers, store_url(Path(tmp), args.postgres)
+                                    if args.postgres else f"sqlite:///{tmp}/counts.db"),
+            }
+        finally:
+            drop_created()
     if not args.no_extraction and (PAGES / "evaldata.json").exists():
         result["extraction"] = extraction()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
