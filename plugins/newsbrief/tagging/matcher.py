@@ -35,14 +35,15 @@ class _Unit:
     words: list[tuple[str, int, int]]
     stems: tuple[str, ...] = ()
     at: dict[str, list[int]] | None = None
+    lead: bool = False
 
     @classmethod
-    def of(cls, text: str, weight: float) -> _Unit:
+    def of(cls, text: str, weight: float, *, lead: bool = False) -> _Unit:
         words = word_spans(text)
         at: dict[str, list[int]] = defaultdict(list)
         for i, (w, _, _) in enumerate(words):
             at[w].append(i)
-        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at))
+        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at), lead)
 
     def find(self, phrase: tuple[str, ...]) -> list[int]:
         n = len(phrase)
@@ -54,18 +55,18 @@ def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]
     units: list[_Unit] = []
     title = " ".join((title or "").split())
     if title:
-        units.append(_Unit.of(title, scoring.title_weight))
+        units.append(_Unit.of(title, scoring.title_weight, lead=True))
     body = 0
     for block in segment(text or ""):
         if block.kind == HEADING:
             if block.text != title:
-                units.append(_Unit.of(block.text, scoring.heading_weight))
+                units.append(_Unit.of(block.text, scoring.heading_weight, lead=body < scoring.lead_sentences))
             continue
         for sentence in split_sentences(block.text):
             if body == 0 and sentence == title:
                 continue
-            weight = scoring.lead_weight if body < scoring.lead_sentences else 1.0
-            units.append(_Unit.of(sentence, weight))
+            lead = body < scoring.lead_sentences
+            units.append(_Unit.of(sentence, scoring.lead_weight if lead else 1.0, lead=lead))
             body += 1
     return units, body
 
@@ -111,15 +112,20 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
     seen: dict[str, int] = defaultdict(int)
     per_unit: list[tuple[float, int]] = []
     total = 0.0
+    in_lead = False
     for index, unit in enumerate(units):
-        gained = 0.0
+        weights = []
         for text, weight in _matches(unit, topic):
             seen[text] += 1
-            gained += weight / seen[text]
-        gained = min(gained, cap) * unit.weight
+            weights.append(weight / seen[text])
+        weights.sort(reverse=True)
+        gained = min(sum(w / rank for rank, w in enumerate(weights, 1)), cap) * unit.weight
         if gained:
             per_unit.append((gained, index))
             total += gained
+            in_lead = in_lead or unit.lead
+    if topic.needs_lead and not in_lead:
+        return 0.0, []
     best = sorted(per_unit, key=lambda p: (-p[0], p[1]))[:max_evidence]
     return total / norm, [units[i].text for _, i in best]
 

@@ -20,8 +20,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 _ROOT_KEYS = {"version", "defaults", "topics"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
-                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap"}
-_TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight",
+                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead"}
+_TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "context", "patterns", "exclude", "exclude_patterns"}
 _PHRASE_LISTS = ("strong", "keywords", "needs_context", "context", "exclude")
 _PATTERN_LISTS = ("patterns", "exclude_patterns")
@@ -40,6 +40,7 @@ class Scoring:
     lead_sentences: int = 2
     length_ref: float = 12.0
     sentence_cap: float = 3.0
+    needs_lead: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Topic:
     exclude: tuple[tuple[str, ...], ...] = ()
     exclude_patterns: tuple[re.Pattern, ...] = ()
     description: str | None = None
+    needs_lead: bool = False
     line: int | None = field(default=None, compare=False)
 
 
@@ -151,6 +153,7 @@ def _scoring(check: Checker, root: dict) -> Scoring:
                                         minimum=0, maximum=50, integer=True)),
         length_ref=_weight(check, node, "length_ref", "defaults", base.length_ref),
         sentence_cap=_weight(check, node, "sentence_cap", "defaults", base.sentence_cap),
+        needs_lead=check.boolean(node, "needs_lead", "defaults", default=base.needs_lead),
     )
 
 
@@ -169,10 +172,11 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
     seen[topic_id] = entry.line_of("id")
     check.known_keys(entry, _TOPIC_KEYS, where)
     label = check.string(entry, "label", where)
-    iptc = check.string(entry, "iptc", where, required=False)
-    if iptc is not None and not _IPTC.match(iptc):
+    iptc = entry.get("iptc")
+    if iptc is not None and (not isinstance(iptc, str) or not _IPTC.match(iptc.strip())):
         check.fail(entry, "iptc", f"{where}: iptc {iptc!r} is not an IPTC Media Topic code",
                    "write it as medtop: and eight digits, e.g. medtop:20000639, or leave 'iptc' out")
+    iptc = iptc.strip() if iptc is not None else None
     strong_w = _weight(check, entry, "strong_weight", where, scoring.strong_weight)
     keyword_w = _weight(check, entry, "keyword_weight", where, scoring.keyword_weight)
     phrases = {key: _phrases(check, entry, key, where) for key in _PHRASE_LISTS}
@@ -197,6 +201,7 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         exclude=tuple(stems for _, stems in phrases["exclude"]),
         exclude_patterns=tuple(rx for _, rx in regexes["exclude_patterns"]),
         description=check.string(entry, "description", where, required=False),
+        needs_lead=check.boolean(entry, "needs_lead", where, default=scoring.needs_lead),
         line=entry.line,
     )
 

@@ -1,0 +1,294 @@
+"""Topic tags: the default taxonomy on real articles, explanations, and refusals of broken topics files."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from newsbrief.errors import ConfigError
+from newsbrief.seeds import read_seed
+from newsbrief.sentences import split_sentences
+from newsbrief.tagging import DEFAULT_TAXONOMY_PATH, TagHit, load_taxonomy, tag_article
+from newsbrief.tagging.taxonomy import word_spans
+from tests.conftest import SEED, SHARED
+
+BBC = SHARED / "data" / "bbc-summary-100" / "article"
+REUTERS = SHARED / "data" / "tagging" / "reuters21578-train" / "articles.jsonl"
+IPTC_CSV = SHARED / "data" / "taxonomy" / "iptc-mediatopic-flat.csv"
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return read_seed(SEED)
+
+
+@pytest.fixture(scope="module")
+def seed_hits(taxonomy, seed):
+    return tag_article(seed.title, seed.body, taxonomy)
+
+
+def read_bbc(topic: str, number: int) -> tuple[str, str]:
+    path = BBC / topic / f"{number:03d}.txt"
+    if not path.exists():
+        pytest.skip(f"shared BBC articles not found at {BBC} (see ../shared/data/README.md)")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return lines[0], "\n".join(lines[1:])
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "topics.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def refused(path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def test_default_taxonomy_loads_with_the_topics_subscribers_use(taxonomy):
+    assert taxonomy.path == DEFAULT_TAXONOMY_PATH
+    ids = taxonomy.ids
+    for topic in ("ceasefire", "conflict", "humanitarian", "tariffs", "diplomacy", "sanctions", "defence",
+                  "elections", "energy", "sport"):
+        assert topic in ids
+    assert len(set(ids)) == len(ids)
+    assert all(t.label for t in taxonomy.topics)
+
+
+def test_default_iptc_codes_exist_in_the_iptc_vocabulary(taxonomy):
+    if not IPTC_CSV.exists():
+        pytest.skip(f"IPTC vocabulary not found at {IPTC_CSV}")
+    known = {line.split(",", 1)[0] for line in IPTC_CSV.read_text(encoding="utf-8").splitlines()[1:]}
+    coded = [t for t in taxonomy.topics if t.iptc]
+    assert len(coded) >= 10
+    for topic in coded:
+        assert topic.iptc in known, f"{topic.id}: {topic.iptc} is not an IPTC Media Topic"
+
+
+def test_seed_gets_ceasefire_humanitarian_and_tariffs_not_elections_energy_or_sport(seed_hits):
+    tags = [h.tag for h in seed_hits]
+    for wanted in ("ceasefire", "humanitarian", "tariffs"):
+        assert wanted in tags
+    for unwanted in ("elections", "energy", "sport"):
+        assert unwanted not in tags
+    assert [h.score for h in seed_hits] == sorted((h.score for h in seed_hits), reverse=True)
+
+
+def test_each_tag_is_explained_by_sentences_of_the_article_that_hold_a_trigger(taxonomy, seed, seed_hits):
+    document = set(split_sentences(seed.title + "\n" + seed.body))
+    for hit in seed_hits:
+        assert isinstance(hit, TagHit)
+        assert hit.score >= taxonomy.get(hit.tag).threshold
+        assert 1 <= len(hit.evidence) <= 3
+        topic = taxonomy.get(hit.tag)
+        for sentence in hit.evidence:
+            assert sentence in document, f"{hit.tag}: evidence is not a sentence of the article: {sentence}"
+            stems = tuple(s for s, _, _ in word_spans(sentence))
+            assert any(
+                (t.regex and t.regex.search(sentence))
+                or (t.stems and any(stems[i:i + len(t.stems)] == t.stems for i in range(len(stems))))
+                for t in topic.terms
+            ), f"{hit.tag}: no trigger in {sentence}"
+
+
+def test_seed_evidence_names_what_a_reader_would_point_at(seed_hits):
+    by_tag = {h.tag: " ".join(h.evidence).lower() for h in seed_hits}
+    assert "ceasefire" in by_tag["ceasefire"] or "truce" in by_tag["ceasefire"]
+    assert "prisoner" in by_tag["humanitarian"] or "humanitarian" in by_tag["humanitarian"]
+    assert "tariff" in by_tag["tariffs"]
+
+
+def test_max_evidence_limits_the_explanation(taxonomy, seed):
+    for hit in tag_article(seed.title, seed.body, taxonomy, max_evidence=1):
+        assert len(hit.evidence) == 1
+
+
+def test_real_bbc_sport_article_is_sport_not_conflict(taxonomy):
+    title, text = read_bbc("sport", 1)
+    tags = [h.tag for h in tag_article(title, text, taxonomy)]
+    assert "sport" in tags
+    assert "conflict" not in tags and "defence" not in tags
+
+
+def test_real_bbc_entertainment_and_tech_articles_get_their_topic(taxonomy):
+    title, text = read_bbc("entertainment", 5)
+    assert "entertainment" in [h.tag for h in tag_article(title, text, taxonomy)]
+    title, text = read_bbc("tech", 18)
+    assert "technology" in [h.tag for h in tag_article(title, text, taxonomy)]
+
+
+def test_real_reuters_trade_articles_get_the_trade_tag(taxonomy):
+    if not REUTERS.exists():
+        pytest.skip(f"Reuters-21578 training articles not found at {REUTERS}")
+    wanted = {"JAPAN/U.S. WILL BE AT ODDS WHILE TRADE LOPSIDED", "TAIWAN PLANS NEW TARIFF CUTS"}
+    found = {}
+    with REUTERS.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row.get("title") in wanted and "trade" in row.get("topics", []):
+                found[row["title"]] = row
+    assert found.keys() == wanted
+    for row in found.values():
+        tags = [h.tag for h in tag_article(row["title"], row["body"], taxonomy)]
+        assert "tariffs" in tags, row["title"]
+        assert "sport" not in tags
+
+
+def test_ambiguous_words_do_not_trigger_on_their_everyday_meaning(taxonomy):
+    def tags(title, text):
+        return [h.tag for h in tag_article(title, text, taxonomy)]
+
+    assert "tariffs" not in tags("Trade union calls for pay rise",
+                                 "The trade union said members would vote on the offer. Trade unions want a "
+                                 "better deal for nurses. The union leader spoke to traders at the market.")
+    assert "conflict" not in tags("Arsenal attack too strong for Villa",
+                                  "Arsenal's attack tore Villa apart and Saka shot twice into the top corner. "
+                                  "The striker hit the post before half-time in a league game.")
+    assert "elections" not in tags("Team selection announced",
+                                   "The coach announced the selection for Saturday. The board elected a new chair.")
+    assert "conflict" in tags("Drone strike hits army base",
+                              "A drone strike killed soldiers at an army base, the military said.")
+
+
+def test_tagging_is_deterministic(taxonomy, seed):
+    first = tag_article(seed.title, seed.body, taxonomy)
+    again = tag_article(seed.title, seed.body, load_taxonomy())
+    assert first == again
+
+
+def test_empty_or_off_topic_text_gets_no_tag(taxonomy):
+    assert tag_article("", "", taxonomy) == []
+    assert tag_article("Recipe", "Mix the flour with two eggs and bake for twenty minutes.", taxonomy) == []
+
+
+def test_a_topic_added_in_yaml_works_without_code_changes(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: space
+            label: Space exploration
+            iptc: medtop:20000755
+            threshold: 3
+            strong: [space station, lunar lander, rocket launch]
+            keywords: [astronaut, orbit, NASA]
+            exclude: [orbit of influence]
+    """)
+    taxonomy = load_taxonomy(path)
+    hits = tag_article("Rocket launch delayed", "NASA said the astronaut crew would reach orbit on Friday.",
+                       taxonomy)
+    assert [h.tag for h in hits] == ["space"]
+    assert hits[0].label == "Space exploration"
+    assert hits[0].evidence[0] == "Rocket launch delayed"
+    assert tag_article("Markets", "Shares rose in the orbit of influence of the bank.", taxonomy) == []
+
+
+def test_context_bound_words_count_only_with_their_context(tmp_path):
+    path = write(tmp_path, """\
+        defaults:
+          threshold: 1
+        topics:
+          - id: conflict
+            label: Conflict
+            needs_context: [strike]
+            context: [missile, army]
+    """)
+    taxonomy = load_taxonomy(path)
+    assert tag_article("", "Workers went on strike at the factory.", taxonomy) == []
+    assert [h.tag for h in tag_article("", "A missile strike hit the town.", taxonomy)] == ["conflict"]
+
+
+def test_duplicate_id_is_refused_with_the_line_of_the_second_entry(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: energy
+            label: Energy
+            strong: [oil]
+          - id: energy
+            label: Energy again
+            strong: [gas]
+    """)
+    error = refused(path)
+    assert error.line == 5
+    assert "defined twice" in error.message and "line 2" in error.message
+
+
+def test_bad_regular_expression_is_refused_with_its_line(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: elections
+            label: Elections
+            patterns:
+              - '\\belections?\\b'
+              - '(unclosed'
+    """)
+    error = refused(path)
+    assert error.line == 6
+    assert "not a valid regular expression" in error.message and "(unclosed" in error.message
+
+
+def test_missing_label_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            strong: [football]
+    """)
+    error = refused(path)
+    assert error.line == 2
+    assert "'label' is missing" in error.message
+
+
+def test_wrong_type_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            label: Sport
+            strong: football, tennis
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "'strong' must be a list" in error.message
+
+
+def test_unknown_key_is_refused_with_the_allowed_ones(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            label: Sport
+            keyword: [football]
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "unknown key 'keyword'" in error.message
+    assert "keywords" in error.fix and "strong" in error.fix
+
+
+@pytest.mark.parametrize("entry, line, words", [
+    ("  - id: Sport Topic\n    label: Sport\n    strong: [football]\n", 2, "lower-case"),
+    ("  - id: sport\n    label: Sport\n    threshold: -1\n    strong: [football]\n", 4, "at least"),
+    ("  - id: sport\n    label: Sport\n    iptc: 15000000\n    strong: [football]\n", 4, "IPTC"),
+    ("  - id: sport\n    label: Sport\n    needs_context: [match]\n", 4, "context"),
+    ("  - id: sport\n    label: Sport\n", 2, "nothing to match"),
+    ("  - id: sport\n    label: Sport\n    strong: ['!!']\n", 4, "no words"),
+])
+def test_other_mistakes_point_at_their_line(tmp_path, entry, line, words):
+    path = tmp_path / "topics.yaml"
+    path.write_text("topics:\n" + entry, encoding="utf-8")
+    error = refused(path)
+    assert error.line == line, str(error)
+    assert words in str(error)
+
+
+def test_missing_or_empty_file_is_refused(tmp_path):
+    refused(tmp_path / "absent.yaml")
+    empty = tmp_path / "topics.yaml"
+    empty.write_text("", encoding="utf-8")
+    assert "empty" in refused(empty).message
