@@ -19,11 +19,12 @@ PARAGRAPH = "paragraph"
 _TERMINAL = tuple('.!?…:;"”’\')»')
 _WORD_RE = re.compile(r"[^\W_]+(?:['’\-.][^\W_]+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_ODD_SPACE_RE = re.compile(r"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]|  ")
 MAX_HEADING_WORDS = 14
 MAX_HEADING_CHARS = 120
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     """One line of an article: a section heading (structure only) or a paragraph of sentences."""
 
@@ -33,8 +34,17 @@ class Block:
 
 def normalize_space(text: str) -> str:
     """NFC-normalise and collapse runs of horizontal whitespace, keeping line breaks."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+    if text.isascii():
+        odd_space = "\t" in text or "  " in text
+    else:
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        odd_space = _ODD_SPACE_RE.search(text) is not None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if odd_space:
+        text = _SPACE_RE.sub(" ", text)
+    return "\n".join(line.strip() for line in text.split("\n"))
 
 
 def is_heading(line: str) -> bool:
@@ -67,15 +77,29 @@ def _tokenizer():
     return load_default_model()
 
 
+_TRAILING = ".!?…\"'”’)]» "
+_BOUNDARY_RE = re.compile(r"[.!?…](?!\w)")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text; line breaks are treated as hard boundaries (paragraphs, headings)."""
     out: list[str] = []
-    tok = _tokenizer()
     for line in normalize_space(text).split("\n"):
-        if not line:
-            continue
-        out.extend(s.strip() for s in tok.tokenize(line) if s.strip())
+        if line:
+            out.extend(split_line(line))
     return out
+
+
+def split_line(line: str) -> list[str]:
+    """Sentences of one line already normalised by `normalize_space` (e.g. a `segment` block's text).
+
+    A line with no possible boundary before its final punctuation (no '.', '!', '?' or '…' that is
+    not glued to a following letter or digit, as in "3.5" or the first dot of "U.S.") is one
+    sentence and skips the Punkt model: most news lines are single sentences.
+    """
+    if not _BOUNDARY_RE.search(line.rstrip(_TRAILING)):
+        return [line] if line else []
+    return [s.strip() for s in _tokenizer().tokenize(line) if s.strip()]
 
 
 def body_sentences(text: str) -> list[str]:

@@ -16,40 +16,47 @@ _NAMES = rf"{_NAME}(?:\s+{_NAME}){{0,4}}"
 _AGENCY = (r"(?:getty images|afp|ap photo|ap|reuters|epa|shutterstock|alamy|pa media|pa wire|pa"
            r"|bloomberg|xinhua|anadolu|ap images|efe|ansa|tass|sipa|rex features|zuma)")
 
-_ANYWHERE = [
-    r"^(?:photo|photograph|picture|image|video|graphic|illustration|caption|file photo)\s*"
+_START = [
+    r"(?:photo|photograph|picture|image|video|graphic|illustration|caption|file photo)\s*"
     r"(?:caption|credit|source|copyright)?\s*[:|]",
-    r"^image (?:caption|source|copyright)\b",
-    r"^(?:photos?|pictures?|images?)\s+(?:courtesy of|by)\s",
+    r"image (?:caption|source|copyright)\b",
+    r"(?:photos?|pictures?|images?)\s+(?:courtesy of|by)\s",
+    r"(?:reporting|additional reporting|editing|writing|compiled|edited) by\s",
+    r"this (?:article|story) (?:was|has been) (?:originally |first )?(?:published|updated|corrected)",
+]
+_END = [
     r"\((?:photo|picture|image|video|credit)\s*(?:by|credit|:)[^)]*\)\s*$",
     rf"(?:[/©]\s*|\bvia\s+|\bcredit:?\s+|\bphoto:?\s+){_AGENCY}\)?\.?\s*$",
-    r"^(?:reporting|additional reporting|editing|writing|compiled|edited) by\s",
-    r"\ball rights reserved\b",
-    r"^(?:this (?:article|story) (?:was|has been) (?:originally |first )?(?:published|updated|corrected))",
 ]
-_SHORT = [
-    rf"^(?i:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
-    r"\s*(?:[,|•·/–—-]\s*[^.!?]{0,60})?$",
-    r"^(?:read|see|watch|click|tap|listen) (?:more|also|next|here|now|the full|our)\b",
-    r"^(?:related|more|recommended|most read|most popular|trending|top stories|also read"
-    r"|you may also like|further reading|more on this story|more from|related (?:stories|articles|content|topics))"
+_BYLINE = (rf"(?i:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
+           r"\s*(?:[,|•·/–—-]\s*[^.!?]{0,60})?$")
+_SHORT_START = [
+    r"(?:read|see|watch|click|tap|listen) (?:more|also|next|here|now|the full|our)\b",
+    r"(?:related|more|recommended|most read|most popular|trending|top stories|also read|you may also like"
+    r"|further reading|more on this story|more from|related (?:stories|articles|content|topics))"
     r"(?:\s*[:|»>\-–—]|\s*$)",
-    r"^(?:advertisement|sponsored|promoted|skip advertisement|story continues below)\b",
-    r"^(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
+    r"(?:advertisement|sponsored|promoted|skip advertisement|story continues below)\b",
+    r"(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
     r"|email us|send us|contact (?:the )?(?:author|us|reporter))\b",
-    r"\bnewsletter\b",
-    r"^(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
-    r"^@\w+\s*$",
-    r"^(?:copyright|©|\(c\))\s",
-    r"^(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+on)?[:\s]+"
+    r"(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
+    r"@\w+\s*$",
+    r"(?:copyright|©|\(c\))\s",
+    r"(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+on)?[:\s]+"
     r"(?:\d|(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\w+ ago\b)",
-    r"^\S+@\S+\.\w+$",
-    r"^(?:continue reading|keep reading|back to top|print this|comments?\s*\(\d+\)|\d+\s+comments?)",
+    r"\S+@\S+\.\w+$",
+    r"(?:continue reading|keep reading|back to top|print this|comments?\s*\(\d+\)|\d+\s+comments?)",
 ]
-_ANYWHERE_RE = re.compile("|".join(f"(?:{p})" for p in _ANYWHERE), re.IGNORECASE)
-_SHORT_RE = re.compile("|".join(f"(?:{p})" for p in _SHORT), re.IGNORECASE)
-_BYLINE_START_RE = re.compile(r"^(?:by|written by|words by|story by)\s", re.IGNORECASE)
-_BYLINE_RE = re.compile(_SHORT[0])
+
+
+def _any(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+_START_RE = _any(_START)
+_END_RE = _any(_END)
+_SHORT_START_RE = _any(_SHORT_START)
+_BYLINE_START_RE = re.compile(r"(?:by|written by|words by|story by)\s", re.IGNORECASE)
+_BYLINE_RE = re.compile(_BYLINE)
 _LETTER_WORD_RE = re.compile(r"[^\W\d_]{2,}|\b[^\W\d_]\b")
 SHORT_WORDS = 16
 
@@ -58,12 +65,16 @@ def is_boilerplate(sentence: str) -> bool:
     """True for furniture (byline, caption, credit, 'Read more', share/subscribe prompt, timestamp)
     and for fragments with fewer than two words of letters (a lone date, a score line, "Advertisement")."""
     s = sentence.strip().strip("*_#>|").strip()
-    if len(_LETTER_WORD_RE.findall(s)) < 2:
+    if len(s) < 40 and len(_LETTER_WORD_RE.findall(s)) < 2:
         return True
-    if _ANYWHERE_RE.search(s):
+    lower = s.lower()
+    if _START_RE.match(s) or "all rights reserved" in lower:
         return True
-    if len(s.split()) > SHORT_WORDS:
+    if ("/" in s or "©" in s or "via " in lower or "credit" in lower or "photo" in lower or s.endswith(")")) \
+            and _END_RE.search(s, max(0, len(s) - 160)):
+        return True
+    if s.count(" ") >= SHORT_WORDS:
         return False
     if _BYLINE_START_RE.match(s):
         return bool(_BYLINE_RE.match(s)) and not s.rstrip("\"'”’").endswith((".", "!", "?"))
-    return bool(_SHORT_RE.search(s))
+    return bool(_SHORT_START_RE.match(s)) or "newsletter" in lower

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsbrief.sentences import PARAGRAPH, segment, split_sentences
+from newsbrief.sentences import PARAGRAPH, segment, split_line
 from newsbrief.summarizers.boilerplate import is_boilerplate
 
 _KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
@@ -50,10 +50,13 @@ def prepare(text: str, title: str | None = None) -> Article:
     if blocks and title_key and _key(blocks[0].text) == title_key:
         blocks = blocks[1:]
     for index, block in enumerate(blocks):
-        if block.kind != PARAGRAPH or is_boilerplate(block.text):
+        if block.kind != PARAGRAPH:
             continue
-        for sentence in split_sentences(block.text):
-            key = _key(sentence)
+        split = split_line(block.text)
+        if len(split) > 1 and is_boilerplate(block.text):
+            continue
+        for sentence in split:
+            key = " ".join(sentence.casefold().split())
             if not key or key in seen or is_boilerplate(sentence):
                 continue
             seen.add(key)

@@ -22,6 +22,13 @@ def cached_stem(word: str) -> str:
     return _stemmer()(word)
 
 
+@lru_cache(maxsize=200_000)
+def term(word: str) -> str:
+    """The stem of a word as it appears ("Talks" -> "talk"), or "" for a stop word: one cached lookup."""
+    lower = word.strip(".,-'’").lower()
+    return "" if not lower or lower in stop_words() else cached_stem(lower)
+
+
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
     from sumy.utils import get_stop_words
