@@ -95,3 +95,27 @@ def test_minhash_estimates_jaccard():
     b = frozenset(f"w{i}" for i in range(50, 150))
     estimate = (hasher.signature(a) == hasher.signature(b)).mean()
     assert abs(estimate - jaccard(a, b)) < 0.1
+
+
+WORDS = ["zorvex", "quillan", "brantok", "melvira", "tostrand", "pellucid", "garnish", "hoplite", "vintner",
+         "ocelot", "saffron", "juniper", "marmot", "tundra", "basalt", "cobalt", "walrus", "lantern", "sorrel",
+         "quokka"]
+
+
+def _doc(i: int, words: list[str], source: str | None = None) -> Doc:
+    return Doc(i, "", " ".join(words), source=source)
+
+
+def test_similar_neighbours_do_not_chain_unrelated_articles():
+    """A~B, B~C, C~D, each sharing half their words: single link would make A..D one story though A and D
+    share nothing; every member must be similar to its story's lead."""
+    docs = [_doc(1, WORDS[0:8], "a"), _doc(2, WORDS[4:12], "b"), _doc(3, WORDS[8:16], "c"), _doc(4, WORDS[12:20], "d")]
+    groups = cluster_docs(docs)
+    assert groups and not any({1, 4} <= set(g) for g in groups)
+
+
+def test_one_outlet_is_not_its_own_second_source():
+    """An outlet's series or follow-up with much the same words is a different item, not 'also reported by'."""
+    assert cluster_docs([_doc(1, WORDS[0:8], "same"), _doc(2, WORDS[2:10], "same")]) == []
+    assert cluster_docs([_doc(1, WORDS[0:8], "one"), _doc(2, WORDS[2:10], "other")]) == [[1, 2]]
+    assert cluster_docs([_doc(1, WORDS[0:10], "same"), _doc(2, WORDS[0:10] + ["ocelot"], "same")]) == [[1, 2]]

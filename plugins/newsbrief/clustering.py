@@ -22,6 +22,7 @@ import numpy as np
 
 DEFAULT_THRESHOLD = 0.3
 TITLE_THRESHOLD = 0.6
+SAME_SOURCE_THRESHOLD = 0.8
 MIN_TITLE_FEATURES = 4
 LEAD_WORDS = 120
 MIN_FEATURES = 6
@@ -101,6 +102,18 @@ def drop_source_boilerplate(sets: list[frozenset[str]], sources: Sequence[str | 
     return out
 
 
+def drop_common(sets: list[frozenset[str]], *, share: float = 0.02, min_docs: int = 20) -> list[frozenset[str]]:
+    """Remove words found in a large share of all articles (document frequency): page furniture repeated
+    across copies of one site under several feed names, and words too common to tell stories apart."""
+    counts: dict[str, int] = {}
+    for feats in sets:
+        for feature in feats:
+            counts[feature] = counts.get(feature, 0) + 1
+    limit = max(min_docs, share * len(sets))
+    common = {f for f, n in counts.items() if n >= limit}
+    return [feats - common for feats in sets] if common else list(sets)
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
@@ -143,44 +156,58 @@ def candidate_pairs(signatures: Sequence[np.ndarray], bands: int = _BANDS) -> se
     return pairs
 
 
+def similar_pairs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
+                  title_threshold: float = TITLE_THRESHOLD) -> dict[tuple[int, int], float]:
+    """Index pairs (i < j) that pass the body or the title test, with their similarity.
+
+    Two articles of the same source pair only when nearly identical (SAME_SOURCE_THRESHOLD): an outlet's
+    series ("Day One/Day Two...") and daily briefings share most words but are different stories."""
+    sources = [d.source for d in docs]
+    sets = drop_common(drop_source_boilerplate([features(d.title, d.text) for d in docs], sources))
+    titles = drop_common(drop_source_boilerplate([features(d.title, "", lead_words=0) for d in docs], sources))
+    hasher = MinHasher()
+    pairs: dict[tuple[int, int], float] = {}
+    for feats, minimum, cut in ((sets, MIN_FEATURES, threshold), (titles, MIN_TITLE_FEATURES, title_threshold)):
+        index = [i for i, f in enumerate(feats) if len(f) >= minimum]
+        for x, y in candidate_pairs([hasher.signature(feats[i]) for i in index]):
+            i, j = sorted((index[x], index[y]))
+            sim = jaccard(feats[i], feats[j])
+            same_source = sources[i] is not None and sources[i] == sources[j]
+            if sim >= (max(cut, SAME_SOURCE_THRESHOLD) if same_source else cut):
+                pairs[(i, j)] = max(sim, pairs.get((i, j), 0.0))
+    return pairs
+
+
 def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
                  title_threshold: float = TITLE_THRESHOLD) -> list[list[int]]:
-    """Groups of doc ids (size >= 2) that tell the same story; docs already sharing a cluster_id stay together."""
-    sources = [d.source for d in docs]
-    sets = drop_source_boilerplate([features(d.title, d.text) for d in docs], sources)
-    titles = drop_source_boilerplate([features(d.title, "", lead_words=0) for d in docs], sources)
-    hasher = MinHasher()
-    usable = [i for i, s in enumerate(sets) if len(s) >= MIN_FEATURES]
-    titled = [i for i, s in enumerate(titles) if len(s) >= MIN_TITLE_FEATURES]
-    parent = list(range(len(docs)))
+    """Groups of doc ids (size >= 2) that tell the same story; docs already sharing a cluster_id stay together.
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(x: int, y: int) -> None:
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-
-    for x, y in candidate_pairs([hasher.signature(sets[i]) for i in usable]):
-        i, j = usable[x], usable[y]
-        if jaccard(sets[i], sets[j]) >= threshold:
-            union(i, j)
-    for x, y in candidate_pairs([hasher.signature(titles[i]) for i in titled]):
-        i, j = titled[x], titled[y]
-        if jaccard(titles[i], titles[j]) >= title_threshold:
-            union(i, j)
-    first_of_cluster: dict[int, int] = {}
+    Star clustering, not single link: each new article joins a story only through its lead article (or a
+    member of an existing story), so A~B and B~C never chain unrelated A and C into one story.
+    """
+    neighbours: dict[int, dict[int, float]] = {}
+    for (i, j), sim in similar_pairs(docs, threshold=threshold, title_threshold=title_threshold).items():
+        neighbours.setdefault(i, {})[j] = sim
+        neighbours.setdefault(j, {})[i] = sim
+    group_of: dict[int, object] = {}
     for i, d in enumerate(docs):
         if d.cluster_id is not None:
-            if d.cluster_id in first_of_cluster:
-                union(first_of_cluster[d.cluster_id], i)
-            else:
-                first_of_cluster[d.cluster_id] = i
-    groups: dict[int, list[int]] = {}
-    for i, d in enumerate(docs):
-        groups.setdefault(find(i), []).append(d.id)
-    return [g for g in groups.values() if len(g) > 1]
+            group_of[i] = ("existing", d.cluster_id)
+    leader_of: dict[object, int] = {}
+    for i in sorted(range(len(docs)), key=lambda k: (-len(neighbours.get(k, ())), k)):
+        if i in group_of or i not in neighbours:
+            continue
+        joinable = [(sim, group_of[j]) for j, sim in neighbours[i].items()
+                    if j in group_of and (group_of[j][0] == "existing" or leader_of.get(group_of[j]) == j)]
+        if joinable:
+            group_of[i] = max(joinable, key=lambda c: c[0])[1]
+            continue
+        group_of[i] = leader_of_key = ("new", i)
+        leader_of[leader_of_key] = i
+        for j in neighbours[i]:
+            if j not in group_of:
+                group_of[j] = leader_of_key
+    groups: dict[object, list[int]] = {}
+    for i, key in group_of.items():
+        groups.setdefault(key, []).append(docs[i].id)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
