@@ -14,9 +14,11 @@ How a sentence scores (all numbers are per article, so it needs no training data
   a 3-sentence digest of a 30-sentence story is mostly its lede, while a summary asked for 40% of an
   article must cover the body and is left to centrality.
 
-Sentences are then taken greedily by maximal marginal relevance (Carbonell & Goldstein 1998): the
-next pick maximises score(i) - REDUNDANCY * max cosine to the picks so far, so a summary does not
-say the same thing twice. The weights were chosen on the even-numbered BBC articles and the even
+The first sentence (the lede) is always picked first: it is the single best sentence in both data
+sets we measure (in 77% of the BBC references; the publisher's standfirst mostly restates it), and a
+short article must not lose it to a weak prior. The rest are taken greedily by maximal marginal
+relevance (Carbonell & Goldstein 1998): the next pick maximises score(i) - REDUNDANCY * max cosine
+to the picks so far, so a summary does not say the same thing twice. The weights were chosen on the even-numbered BBC articles and the even
 half of the publisher-standfirst set (see bench/README.md); the odd halves are held out.
 """
 
@@ -36,6 +38,7 @@ LEDE = 8.0
 SHARPNESS = 5
 DECAY = 1.5
 REDUNDANCY = 0.3
+LEDE_FIRST = True
 
 
 _ASCII_SEPARATORS = string.punctuation.translate(str.maketrans("", "", "-'.,"))
@@ -115,8 +118,8 @@ def rank(article: Article, count: int) -> list[int]:
     redundancy = np.zeros(len(score))
     gain = score
     picked: list[int] = []
-    for _ in range(min(count, len(score))):
-        best = int(np.argmax(gain))
+    for step in range(min(count, len(score))):
+        best = int(np.argmax(gain)) if step or not LEDE_FIRST else 0
         picked.append(best)
         np.maximum(redundancy, similarity[best], out=redundancy)
         gain = score - REDUNDANCY * redundancy
