@@ -140,3 +140,18 @@ def test_a_crashed_send_is_retried_after_its_lease_with_the_same_id(store, tmp_p
     report = deliver_digests(store, [digest_id], outbox_dir=tmp_path, target=None, lease_seconds=60)
     assert report.sent == ["a@example.org"]
     assert ledger(store) == {"a@example.org": ("sent", 2)}
+
+
+def test_a_long_subject_survives_the_wire(store, tmp_path):
+    import email
+    import email.policy
+
+    (digest_id,) = add_digests(store, ["a@example.org"])
+    long_subject = "newsbrief: 3 stories on Ceasefire & peace talks, Tariffs & trade (Seed digest, 25 Nov 2026 07:00 UTC)"
+    with store.session() as s:
+        s.get(Digest, digest_id).subject = long_subject
+    deliver_digests(store, [digest_id], outbox_dir=tmp_path, target=None)
+    (eml,) = tmp_path.rglob("*.eml")
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == long_subject
+    assert all(len(line) <= 998 for line in eml.read_bytes().split(b"\r\n"))

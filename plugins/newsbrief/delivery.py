@@ -30,6 +30,9 @@ from newsbrief.store import Delivery, Digest, Store
 log = logging.getLogger(__name__)
 
 SENT, SENDING, FAILED = "sent", "sending", "failed"
+# CRLF line ends (smtplib passes bytes through as they are), and headers folded only past RFC 5322's
+# hard limit: Python folds a long Subject right after "Subject:", which readers then see as a leading space.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 DEFAULT_LEASE_SECONDS = 120
 
 
@@ -63,7 +66,7 @@ def write_outbox(outbox_dir: Path, digest: Digest, msg: EmailMessage, *, failed:
     eml, html = outbox_paths(outbox_dir, digest.run_key, digest.recipient, failed=failed)
     eml.parent.mkdir(parents=True, exist_ok=True)
     tmp = eml.with_name(eml.name + ".tmp")
-    tmp.write_bytes(bytes(msg))
+    tmp.write_bytes(msg.as_bytes(policy=WIRE_POLICY))
     tmp.replace(eml)
     html.write_text(digest.html, encoding="utf-8")
     return eml
@@ -165,8 +168,7 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
                         except SmtpUnavailable as exc:
                             client_cm, smtp_error = None, str(exc)
                             raise
-                    # smtplib sends bytes as they are: lines must already end in CRLF.
-                    client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=email.policy.SMTP))
+                    client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=WIRE_POLICY))
                     location = f"smtp://{target.host}:{target.port}"
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
