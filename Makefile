@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo test test-fast test-integration bench lint lock clean
+.PHONY: help install airflow-init demo demo-feeds test test-fast test-integration bench lint lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,8 +34,11 @@ $(AIRFLOW_HOME)/.migrated: $(BIN)/.installed
 
 airflow-init: $(AIRFLOW_HOME)/.migrated ## Prepare the project-local Airflow home (SQLite)
 
-demo: airflow-init ## Run the seed digest end to end; digests land in outbox/
+demo: airflow-init ## Run the seed digest, then bundled feeds + seeds into the daily digest; mail lands in outbox/
 	$(BIN)/python scripts/demo.py
+
+demo-feeds: install ## Serve the bundled demo feeds (demo/feeds/) on http://127.0.0.1:8765 until Ctrl-C
+	$(BIN)/python -m newsbrief.demo_server
 
 test: install ## Run the whole test suite (unit, DAG end-to-end, Postgres, Celery integration)
 	$(BIN)/python -m pytest
@@ -49,6 +52,7 @@ test-integration: install ## Only the native CeleryExecutor topology test
 bench: install ## Summary and tag quality and speed benchmarks (prints tables, writes bench/results/)
 	$(BIN)/python bench/summaries.py
 	$(BIN)/python bench/tags.py
+	$(BIN)/python bench/ingest.py
 
 lint: install ## ruff
 	$(BIN)/ruff check .

@@ -1,7 +1,11 @@
-"""`make demo`: run the seed digest end to end in the project-local Airflow and say where it landed.
+"""`make demo`: run newsbrief's DAGs end to end in the project-local Airflow and say where the mail landed.
 
-The demo keeps its own store (var/demo/) and starts from a clean one each time, so it always shows a
-full digest; delivery goes to the outbox (no mail server needed).
+1. `seed_digest` on the articles in seeds/ (the manual seed digest).
+2. The bundled demo feeds (demo/feeds/, served on loopback: no internet needed) through `ingest_feeds`,
+   then `daily_digest` for the current day: feed stories and seeds together, near-duplicates clustered.
+
+Each part keeps its own store under var/demo/ and starts clean, so the demo always shows full digests;
+delivery goes to the outbox (no mail server needed).
 """
 
 from __future__ import annotations
@@ -13,43 +17,79 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "plugins"))
+
+
+def run(dag_id: str, env: dict, log_path: Path, *args: str) -> bool:
+    started = time.monotonic()
+    print(f"  airflow dags test {dag_id} {' '.join(args)}".rstrip(), end=" ... ", flush=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *args], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    print(f"{'ok' if proc.returncode == 0 else 'FAILED'} ({time.monotonic() - started:.1f} s)", flush=True)
+    if proc.returncode != 0:
+        print(log_path.read_text()[-4000:])
+        print(f"\n{dag_id} failed (exit {proc.returncode}); the full log is {log_path}")
+    return proc.returncode == 0
+
+
+def show(outbox: Path, pattern: str) -> int:
+    messages = sorted(outbox.glob(f"{pattern}/*.eml"))
+    for path in messages:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"  {shown}\n      To: {msg['To']}\n      Subject: {msg['Subject']}")
+    if messages:
+        print(f"  (open the .html beside each .eml in a browser, e.g. {messages[0].with_name(messages[0].stem + '.html')})")
+    return len(messages)
+
+
+def next_digest_time(now: datetime) -> datetime:
+    """The 07:00 UTC that ends the daily interval containing `now` (the daily DAG's cron)."""
+    today = now.replace(hour=7, minute=0, second=0, microsecond=0)
+    return today if now < today else today + timedelta(days=1)
 
 
 def main() -> int:
-    var_dir = ROOT / "var" / "demo"
+    from newsbrief.demo_server import serve_in_background
+
+    demo_dir = ROOT / "var" / "demo"
     outbox = Path(os.environ.get("NEWSBRIEF_OUTBOX_DIR") or ROOT / "outbox")
-    shutil.rmtree(var_dir, ignore_errors=True)
+    shutil.rmtree(demo_dir, ignore_errors=True)
     shutil.rmtree(outbox, ignore_errors=True)
-    env = dict(os.environ, NEWSBRIEF_VAR_DIR=str(var_dir), NEWSBRIEF_OUTBOX_DIR=str(outbox),
-               NEWSBRIEF_DELIVERY="outbox")
-    env.pop("AIRFLOW_CONN_SMTP_DEFAULT", None)
+    demo_dir.mkdir(parents=True)
+    base = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CONN_SMTP_DEFAULT"}
+    base.update(NEWSBRIEF_OUTBOX_DIR=str(outbox), NEWSBRIEF_DELIVERY="outbox", NEWSBRIEF_TASK_RETRIES="0")
     started = time.monotonic()
-    print("newsbrief demo: running the seed_digest DAG (airflow dags test) on seeds/ ...", flush=True)
-    log_path = var_dir / "seed_digest.log"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        proc = subprocess.run([str(BIN / "airflow"), "dags", "test", "seed_digest"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        print(log_path.read_text()[-4000:])
-        print(f"\nThe seed_digest run failed (exit {proc.returncode}); the full log is {log_path}")
+
+    print("newsbrief demo, part 1: the seed digest (seeds/ -> summaries, tags -> one email per subscriber)")
+    seeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "seeds"))
+    if not run("seed_digest", seeds_env, demo_dir / "seed_digest.log"):
         return 1
-    messages = sorted(outbox.rglob("*.eml"))
-    if not messages:
-        print(f"The run finished but wrote no digest; see the log: {log_path}")
+    if not show(outbox, "seed_digest*"):
+        print(f"seed_digest wrote no digest; see {demo_dir / 'seed_digest.log'}")
         return 1
-    print(f"\nDone in {elapsed:.1f} s. {len(messages)} digest(s) in {outbox}/:")
-    for path in messages:
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-        print(f"      To: {msg['To']}\n      Subject: {msg['Subject']}")
-        print(f"      Open in a browser: {path.with_name(path.stem + '.html')}")
-    print(f"\nRun log: {log_path}")
+
+    print("\nnewsbrief demo, part 2: bundled feeds on a loopback server + seeds -> the daily digest")
+    feeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "daily"), NEWSBRIEF_FETCH_ALLOW="127.0.0.1")
+    server = serve_in_background()
+    try:
+        ok = run("ingest_feeds", feeds_env, demo_dir / "ingest_feeds.log")
+        ok = ok and run("daily_digest", feeds_env, demo_dir / "daily_digest.log",
+                        next_digest_time(datetime.now(UTC)).isoformat())
+    finally:
+        server.shutdown()
+    if not ok:
+        return 1
+    if not show(outbox, "daily_digest*"):
+        print(f"daily_digest wrote no digest; see {demo_dir / 'daily_digest.log'}")
+        return 1
+    print(f"\nDone in {time.monotonic() - started:.1f} s. Digests are in {outbox}/; run logs in {demo_dir}/")
     return 0
 
 

@@ -61,3 +61,15 @@ def test_empty_digest_says_so():
                         run_label="r", generated_at=datetime(2025, 6, 5, tzinfo=UTC))
     assert "No new stories" in out.html and "No new stories" in out.text
     assert "All inputs of this run were read." in out.text
+
+
+def test_subject_names_at_most_three_topics():
+    topics = TOPICS + [("energy", "Energy"), ("elections", "Elections")]
+    items = [item(i, f"S{i}", [(t, 0.5)]) for i, (t, _) in enumerate(TOPICS)]
+    items += [DigestItem(article_id=10, title="E", source="W", summary=[], tags=[ItemTag("energy", "Energy", 0.4)]),
+              DigestItem(article_id=11, title="V", source="W", summary=[], tags=[ItemTag("elections", "Elections", 0.3)])]
+    groups = select_items(items, Subscriber("e@example.org"), topics)
+    out = render_digest(ROOT / "templates", subscriber=Subscriber("e@example.org"), groups=groups, failures=[],
+                        run_label="Daily digest, 05 Jun 2025", generated_at=datetime(2025, 6, 5, tzinfo=UTC))
+    assert out.subject == ("newsbrief: 5 stories on Ceasefire & peace talks, Tariffs & trade, Sport and 2 more "
+                           "topics (Daily digest, 05 Jun 2025)")
