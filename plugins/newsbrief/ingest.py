@@ -27,6 +27,7 @@ from newsbrief.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.seeds import content_hash
 from newsbrief.store import Article, Store
 from newsbrief.store import feeds as feed_store
+from newsbrief.store.problems import add_problem
 from newsbrief.urls import match_keys
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
                       f"next attempt after {state.next_attempt_at:%Y-%m-%d %H:%M} UTC")
             report.outcomes.append(FeedOutcome(cfg.url, cfg.name, "backoff", reason=reason))
             with store.session() as s:
-                feed_store.add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>", reason)
+                add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>", reason)
         else:
             due.append(cfg)
     own_client = client is None
@@ -246,7 +247,7 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
         if outcome.status == "failed":
             next_at = feed_store.record_fetch_failure(s, feed_id, now, status="failed", reason=outcome.reason,
                                                       retry_after=collected.retry_after)
-            feed_store.add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
+            add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
                                    f"{outcome.reason}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
             log.warning("feed %s (%s) failed: %s", cfg.name, cfg.url, outcome.reason)
             return

@@ -25,6 +25,7 @@ from newsbrief.digest import DigestItem, FailedInput, ItemTag, message_id, rende
 from newsbrief.seeds import find_seeds, read_seeds
 from newsbrief.settings import Settings
 from newsbrief.store import Article, Delivery, Digest, Problem, Store, Summary, Tag
+from newsbrief.store.problems import add_problem
 from newsbrief.subscribers import Subscriber
 from newsbrief.summarize import DEFAULT_ALGORITHM, summarize
 
@@ -40,15 +41,6 @@ class SeedIngest:
     problems: list[str] = field(default_factory=list)
 
 
-def record_problem(store: Store, run_key: str, stage: str, source: str, reason: str) -> None:
-    """Remember a failed input for the digest footer; the same failure twice in a run is kept once."""
-    with store.session() as s:
-        exists = s.execute(select(Problem.id).where(Problem.run_key == run_key, Problem.stage == stage,
-                                                    Problem.source == source)).first()
-        if exists is None:
-            s.add(Problem(run_key=run_key, stage=stage, source=source, reason=reason))
-
-
 def ingest_seed_files(store: Store, settings: Settings, run_key: str, *, patterns: str | list[str] = "*",
                       force: bool = False) -> SeedIngest:
     """Store new seed articles; a seed already processed (same content) is skipped unless forced."""
@@ -59,7 +51,8 @@ def ingest_seed_files(store: Store, settings: Settings, run_key: str, *, pattern
     scan = read_seeds(paths, max_bytes=settings.max_seed_bytes)
     for problem in scan.problems:
         log.error("seed skipped: %s", problem)
-        record_problem(store, run_key, "seed", problem.source, f"{problem.reason} (fix: {problem.fix})")
+        with store.session() as s:
+            add_problem(s, run_key, "seed", problem.source, f"{problem.reason} (fix: {problem.fix})")
         result.problems.append(str(problem))
     for doc in scan.documents:
         digest = doc.content_hash

@@ -14,6 +14,7 @@ from newsbrief.fetch import FetchLimits
 from newsbrief.ingest import ingest_feeds
 from newsbrief.store import Article, Base, Feed, Problem, Store
 from newsbrief.store import feeds as fs
+from newsbrief.store.problems import add_problem
 from tests.http_server import LocalServer
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -126,9 +127,9 @@ def test_two_writers_racing_on_one_article_store_it_once(store):
 
 def test_problem_recorded_once_per_run_and_source(store):
     with store.session() as s:
-        fs.add_problem(s, "r1", "feed", "A <https://a.example/rss>", "HTTP 500")
-        fs.add_problem(s, "r1", "feed", "A <https://a.example/rss>", "HTTP 500 again")
-        fs.add_problem(s, "r2", "feed", "A <https://a.example/rss>", "HTTP 500")
+        add_problem(s, "r1", "feed", "A <https://a.example/rss>", "HTTP 500")
+        add_problem(s, "r1", "feed", "A <https://a.example/rss>", "HTTP 500 again")
+        add_problem(s, "r2", "feed", "A <https://a.example/rss>", "HTTP 500")
     with store.session() as s:
         assert s.scalar(select(func.count(Problem.id))) == 2
 

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newsbrief.store.schema import Article, Cluster, Feed, Problem
+from newsbrief.store.schema import Article, Cluster, Feed
 
 BACKOFF_BASE = timedelta(minutes=30)
 BACKOFF_MAX = timedelta(hours=24)
@@ -97,19 +97,6 @@ def record_fetch_failure(session: Session, feed_id: int, now: datetime, *, statu
     feed.last_fetched_at = now
     feed.next_attempt_at = now + backoff_delay(feed.consecutive_failures, retry_after)
     return feed.next_attempt_at
-
-
-def add_problem(session: Session, run_key: str, stage: str, source: str, reason: str) -> None:
-    """Record a failed input for the digest footer, once per run, stage and source."""
-    try:
-        with session.begin_nested():
-            exists = session.execute(select(Problem.id).where(
-                Problem.run_key == run_key, Problem.stage == stage, Problem.source == source)).first()
-            if exists is None:
-                session.add(Problem(run_key=run_key, stage=stage, source=source[:2048], reason=reason))
-                session.flush()
-    except IntegrityError:
-        pass
 
 
 def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
