@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from newsbrief.sentences import body_sentences
 from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM, summarize
 

@@ -22,11 +22,26 @@ def cached_stem(word: str) -> str:
     return _stemmer()(word)
 
 
-@lru_cache(maxsize=200_000)
+class _TermCache(dict):
+    """word as written -> stem, or "" for a stop word. A plain dict filled on a miss, so that
+    `map(TERMS.__getitem__, words)` runs in C for the words seen before (nearly all of them)."""
+
+    LIMIT = 500_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        lower = word.strip(".,-'’").lower()
+        self[word] = stem = "" if not lower or lower in stop_words() else cached_stem(lower)
+        return stem
+
+
+TERMS = _TermCache()
+
+
 def term(word: str) -> str:
-    """The stem of a word as it appears ("Talks" -> "talk"), or "" for a stop word: one cached lookup."""
-    lower = word.strip(".,-'’").lower()
-    return "" if not lower or lower in stop_words() else cached_stem(lower)
+    """The stem of a word as it appears ("Talks" -> "talk"), or "" for a stop word."""
+    return TERMS[word]
 
 
 @lru_cache(maxsize=1)

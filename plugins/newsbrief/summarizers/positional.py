@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from newsbrief.summarizers.document import Article
-from newsbrief.summarizers.lexicon import term
+from newsbrief.summarizers.lexicon import TERMS
 
 TITLE = 0.2
 LEDE = 8.0
@@ -59,7 +59,7 @@ def terms(text: str) -> list[str]:
     Punctuation other than word-inner . , - ' becomes space and the rest is split with str.split (a
     third of the cost of the regex tokenizer); "U.S." and "$1.13bn" stay one word each.
     """
-    return [t for t in map(term, _separate(text).split()) if t]
+    return [t for t in map(TERMS.__getitem__, _separate(text).split()) if t]
 
 
 class _Vocabulary(dict):
@@ -78,7 +78,7 @@ def tfidf(sentences: tuple[str, ...], title: str) -> tuple[np.ndarray, np.ndarra
     lengths: list[int] = []
     for line in _separate("\n".join(sentences)).split("\n"):
         before = len(cols)
-        cols += map(vocab.__getitem__, filter(None, map(term, line.split())))
+        cols += map(vocab.__getitem__, filter(None, map(TERMS.__getitem__, line.split())))
         lengths.append(len(cols) - before)
     n, size = len(sentences), max(len(vocab), 1)
     cells = np.repeat(np.arange(n) * size, lengths) + np.array(cols, dtype=np.intp)
