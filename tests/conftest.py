@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import shutil
 import socket
 import threading
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# In-process Airflow imports (DagBag, connection lookup) must never write to the user's ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 SHARED = ROOT.parent / "shared"
 SEED = ROOT / "seeds" / "000_4578fa6d09c8fd9d.txt"
 
