@@ -1,0 +1,100 @@
+"""The stages the DAGs call, run directly: re-runs give the same outcome, nothing is sent twice."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from newsbrief import pipeline
+from newsbrief.settings import load_settings
+from newsbrief.store import Article, Delivery, Problem, Store, Summary, Tag
+from newsbrief.subscribers import Subscriber, load_subscribers
+from newsbrief.tagging import load_taxonomy
+
+
+@pytest.fixture
+def env(project):
+    settings = load_settings()
+    store = Store(settings.store_url)
+    taxonomy = load_taxonomy(settings.topics_file)
+    yield settings, store, taxonomy
+    store.dispose()
+
+
+def count(store, model):
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_ingest_is_idempotent_per_run_and_skips_known_seeds(env, project):
+    settings, store, _ = env
+    (project / "seeds" / "empty.txt").write_bytes(b"")
+    first = pipeline.ingest_seed_files(store, settings, "run-1")
+    retry = pipeline.ingest_seed_files(store, settings, "run-1")
+    assert first.article_ids == retry.article_ids and len(first.article_ids) == 1
+    assert len(first.problems) == 1 and "empty.txt" in first.problems[0]
+    later = pipeline.ingest_seed_files(store, settings, "run-2")
+    assert later.article_ids == [] and later.already_known == ["000_4578fa6d09c8fd9d.txt"]
+    forced = pipeline.ingest_seed_files(store, settings, "run-3", force=True)
+    assert forced.article_ids == first.article_ids
+    assert count(store, Article) == 1
+    with store.session() as s:
+        (problem,) = s.execute(select(Problem).where(Problem.run_key == "run-1")).scalars()
+        assert problem.stage == "seed" and problem.source.endswith("empty.txt") and "fix:" in problem.reason
+
+
+def test_a_dry_run_does_not_use_up_a_seed(env):
+    settings, store, _ = env
+    dry = pipeline.ingest_seed_files(store, settings, pipeline.DRY_RUN_PREFIX + "run-1")
+    real = pipeline.ingest_seed_files(store, settings, "run-2")
+    assert real.article_ids == dry.article_ids and real.already_known == []
+
+
+def test_summaries_and_tags_are_stored_once(env):
+    settings, store, taxonomy = env
+    ids = pipeline.ingest_seed_files(store, settings, "run-1").article_ids
+    for _ in range(2):
+        pipeline.summarize_articles(store, ids, sentences=2)
+        pipeline.tag_articles(store, ids, taxonomy)
+    assert count(store, Summary) == 1
+    with store.session() as s:
+        (summary,) = s.execute(select(Summary)).scalars()
+        assert len(summary.text) == 2
+        tags = {t.tag: t for t in s.execute(select(Tag)).scalars()}
+    assert {"ceasefire", "humanitarian", "tariffs"} <= set(tags)
+    assert not {"elections", "energy", "sport"} & set(tags)
+    assert all(t.evidence and t.score > 0 for t in tags.values())
+
+
+def test_digests_are_kept_per_run_and_stories_not_repeated(env):
+    settings, store, taxonomy = env
+    subs = [Subscriber("desk@example.org", topics=("ceasefire",)), Subscriber("sport@example.org", topics=("sport",))]
+    ids = pipeline.ingest_seed_files(store, settings, "run-1").article_ids
+    pipeline.tag_articles(store, ids, taxonomy)
+    first = pipeline.build_digests(store, settings, "run-1", ids, subs, taxonomy)
+    assert len(first) == 1, "the sport reader has no story on their topics: no digest"
+    assert pipeline.build_digests(store, settings, "run-1", ids, subs, taxonomy) == first
+    report = pipeline.deliver(store, settings, first)
+    assert report.channel == "outbox" and report.sent == ["desk@example.org"]
+    assert pipeline.build_digests(store, settings, "run-2", ids, subs, taxonomy) == []
+    assert len(pipeline.build_digests(store, settings, "run-3", ids, subs, taxonomy, resend=True)) == 1
+    assert count(store, Delivery) == 1
+
+
+def test_interval_selection_takes_feed_articles_of_the_interval_only(env):
+    settings, store, _ = env
+    start = datetime(2025, 6, 4, 7, tzinfo=UTC)
+    with store.session() as s:
+        for hours, name in ((-1, "before"), (1, "inside"), (25, "after")):
+            s.add(Article(content_hash=name, source_kind="feed", source="Wire", origin="http://x/rss", title=name,
+                          text="Text.", ingested_at=start + timedelta(hours=hours)))
+    ids = pipeline.articles_for_interval(store, "daily/x", start, start + timedelta(days=1))
+    with store.session() as s:
+        assert [s.get(Article, i).title for i in ids] == ["inside"]
+
+
+def test_default_subscribers_use_known_topics():
+    from tests.conftest import ROOT
+
+    taxonomy = load_taxonomy(ROOT / "config" / "topics.yaml")
+    load_subscribers(ROOT / "config" / "subscribers.yaml", known_topics={t.id for t in taxonomy.topics})
