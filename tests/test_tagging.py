@@ -277,6 +277,7 @@ def test_unknown_key_is_refused_with_the_allowed_ones(tmp_path):
     ("  - id: sport\n    label: Sport\n    iptc: 15000000\n    strong: [football]\n", 4, "IPTC"),
     ("  - id: sport\n    label: Sport\n    needs_context: [match]\n", 4, "context"),
     ("  - id: sport\n    label: Sport\n", 2, "nothing to match"),
+    ("  - id: war\n    label: War\n    needs_context: [strike, army]\n    context: [armies]\n", 4, "always count"),
     ("  - id: sport\n    label: Sport\n    strong: ['!!']\n", 4, "no words"),
 ])
 def test_other_mistakes_point_at_their_line(tmp_path, entry, line, words):

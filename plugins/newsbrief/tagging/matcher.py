@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from newsbrief.sentences import HEADING, segment, split_sentences
-from newsbrief.tagging.taxonomy import Taxonomy, Topic, word_spans
+from newsbrief.tagging.taxonomy import Taxonomy, Term, Topic, word_spans
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]
     for block in segment(text or ""):
         if block.kind == HEADING:
             if block.text != title:
-                units.append(_Unit.of(block.text, scoring.heading_weight, lead=body < scoring.lead_sentences))
+                units.append(_Unit.of(block.text, scoring.heading_weight, lead=True))
             continue
         for sentence in split_sentences(block.text):
             if body == 0 and sentence == title:
@@ -82,11 +82,11 @@ def _blocked(unit: _Unit, topic: Topic) -> set[int]:
     return blocked
 
 
-def _matches(unit: _Unit, topic: Topic) -> list[tuple[str, float]]:
-    """(term, weight) for each non-overlapping match in one sentence, strongest and longest first."""
+def _matches(unit: _Unit, topic: Topic) -> list[tuple[str, float, bool]]:
+    """(term, weight, strong) for each non-overlapping match in one sentence, strongest and longest first."""
     taken = _blocked(unit, topic)
     has_context = any(unit.find(phrase) for phrase in topic.context)
-    candidates: list[tuple[float, int, int, str]] = []
+    candidates: list[tuple[float, int, int, Term]] = []
     for term in topic.terms:
         if term.needs_context and not has_context:
             continue
@@ -94,16 +94,16 @@ def _matches(unit: _Unit, topic: Topic) -> list[tuple[str, float]]:
             for m in term.regex.finditer(unit.text):
                 idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
                 if idx:
-                    candidates.append((term.weight, len(idx), idx[0], term.text))
+                    candidates.append((term.weight, len(idx), idx[0], term))
         else:
-            candidates.extend((term.weight, len(term.stems), i, term.text) for i in unit.find(term.stems))
+            candidates.extend((term.weight, len(term.stems), i, term) for i in unit.find(term.stems))
     out = []
-    for weight, length, start, text in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
+    for weight, length, start, term in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
         span = set(range(start, start + length))
         if span & taken:
             continue
         taken |= span
-        out.append((text, weight))
+        out.append((term.text, weight, term.strong))
     return out
 
 
@@ -113,9 +113,12 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
     per_unit: list[tuple[float, int]] = []
     total = 0.0
     in_lead = False
+    strong_sentences = 0
     for index, unit in enumerate(units):
         weights = []
-        for text, weight in _matches(unit, topic):
+        matches = _matches(unit, topic)
+        strong_sentences += any(strong for _, _, strong in matches)
+        for text, weight, _ in matches:
             seen[text] += 1
             weights.append(weight / seen[text])
         weights.sort(reverse=True)
@@ -124,7 +127,7 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
             per_unit.append((gained, index))
             total += gained
             in_lead = in_lead or unit.lead
-    if topic.needs_lead and not in_lead:
+    if topic.needs_lead and not in_lead and strong_sentences < 2:
         return 0.0, []
     best = sorted(per_unit, key=lambda p: (-p[0], p[1]))[:max_evidence]
     return total / norm, [units[i].text for _, i in best]

@@ -52,6 +52,7 @@ class Term:
     stems: tuple[str, ...] = ()
     regex: re.Pattern | None = None
     needs_context: bool = False
+    strong: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,12 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
     if phrases["needs_context"] and not phrases["context"]:
         check.fail(entry, "needs_context", f"{where}: 'needs_context' words need a 'context:' list to look for",
                    "add 'context:' with the words that must appear in the same sentence")
-    terms = ([Term(text, strong_w, stems=stems) for text, stems in phrases["strong"]]
+    context_stems = {stems for _, stems in phrases["context"]}
+    for k, (text, stems) in enumerate(phrases["needs_context"]):
+        if stems in context_stems:
+            check.fail(entry["needs_context"], k, f"{where}: '{text}' is in both 'needs_context' and 'context', "
+                       "so it would always count", "remove it from one of the two lists")
+    terms = ([Term(text, strong_w, stems=stems, strong=True) for text, stems in phrases["strong"]]
              + [Term(text, keyword_w, stems=stems) for text, stems in phrases["keywords"]]
              + [Term(text, keyword_w, stems=stems, needs_context=True) for text, stems in phrases["needs_context"]]
              + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]])
