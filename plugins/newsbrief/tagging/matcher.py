@@ -1,11 +1,13 @@
 """Score an article against every topic and explain each tag with the sentences that triggered it.
 
-A tag is evidence, not a guess: each matched term adds its weight times the weight of where it
-stands (title > lead and section headings > body). A term repeated adds 1, 1/2, 1/3... of its
-weight so one word cannot carry a topic alone; context-bound words ("strike") count only when a
-context word ("missile") shares their sentence; exclusions ("trade union") blank their words out.
-The sum is divided by sqrt(sentences / length_ref) for long articles, so a passing mention in a
-long feature scores lower than the same mention in a short brief.
+A tag is evidence, not a guess. Each sentence adds its matched terms' weights (1, 1/2, 1/3... for
+a second and third match in the same sentence, and for a term already seen earlier, so a list or
+a repeated word cannot carry a topic), capped, times the weight of where it stands (title > lead
+and section headings > body). Context-bound words ("strike") count only when a context word
+("missile") shares their sentence; exclusions ("trade union") blank their words out. The sum is
+divided by sqrt(sentences / length_ref), so a passing mention in a long feature scores lower than
+the same mention in a short brief. With needs_lead, a topic that is neither in the title, the lead
+or a heading nor raised in two sentences with strong words is background and scores 0.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
 
 
 def _prepare(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], float]:
-    """The article's units and its length divisor: sqrt(sentences / length_ref), between 0.5 and ..."""
+    """The article's units and its length divisor sqrt(sentences / length_ref), at least 0.5."""
     units, body = _units(title, text, taxonomy)
     ref = taxonomy.scoring.length_ref
     return units, math.sqrt(max(body, ref / 4) / ref)
