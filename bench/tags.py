@@ -1,6 +1,6 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -10,6 +10,9 @@ articles the rules in config/topics.yaml were tuned on) and on the held-out test
 Speed: articles per second over all labelled articles, text already loaded.
 Writes bench/results/tags.json with the git commit. --errors lists the dev split's false positives
 and negatives with their evidence; the test split's are never printed, so it stays unseen.
+--reuters also scores the tariffs tag against Reuters-21578's own `trade` topic on all 7,775
+training articles that have topics (a second, independent labelling; takes a few minutes).
+--fit prints per-topic thresholds fitted on the dev split (bootstrap) and stops.
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
@@ -214,6 +217,27 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
     return fitted
 
 
+def reuters_trade(taxonomy, tag: str = "tariffs", root: Path = SHARED_DATA) -> dict | None:
+    """The tag against Reuters-21578's own `trade` topic on every training article that has topics.
+
+    Reuters' `trade` is broader than trade policy (it includes trade figures and some economy
+    stories), so this is a check on a second, independent labelling, not the benchmark itself.
+    """
+    path = root / "tagging" / "reuters21578-train" / "articles.jsonl"
+    if not path.exists():
+        return None
+    rows = [r for r in _reuters(path.resolve()).values() if r.get("topics")]
+    tp = fp = fn = 0
+    for row in rows:
+        title, text = load_article(f"tagging/reuters21578-train/articles.jsonl#newid={row['newid']}", root)
+        pred = any(h.tag == tag for h in tag_article(title, text, taxonomy))
+        gold = "trade" in row["topics"]
+        tp += pred and gold
+        fp += pred and not gold
+        fn += gold and not pred
+    return {"tag": tag, "articles": len(rows), **prf(tp, fp, fn)}
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
@@ -228,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--errors", action="store_true", help="list the dev split's wrong tags with evidence")
     parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
+    parser.add_argument("--reuters", action="store_true",
+                        help="also score the tariffs tag against Reuters-21578's `trade` topic (all training articles)")
     parser.add_argument("--fit", action="store_true",
                         help="print per-topic thresholds fitted on the dev split (bootstrap) and stop")
     args = parser.parse_args(argv)
@@ -271,12 +297,21 @@ def main(argv: list[str] | None = None) -> int:
                  "articles": len(articles)}
         print(f"\nspeed: {speed['articles_per_second']} articles/s (one process, {len(articles)} articles x {rounds})")
 
+    reuters = None
+    if args.reuters:
+        reuters = reuters_trade(taxonomy)
+        if reuters:
+            print(f"\ntariffs vs Reuters-21578 `trade` ({reuters['articles']} training articles with topics): "
+                  f"P {reuters['precision']:.3f}  R {reuters['recall']:.3f}  F1 {reuters['f1']:.3f}  "
+                  f"(tp {reuters['tp']}, fp {reuters['fp']}, fn {reuters['fn']})")
+
     if args.errors:
         print_errors([a for a in articles if a["split"] == "dev"], hits)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"commit": git_commit(), "python": platform.python_version(), "taxonomy": str(taxonomy.path),
-           "labels": str(LABELS_FILE.relative_to(REPO_ROOT)), "tags": tags, "results": results, "speed": speed}
+           "labels": str(LABELS_FILE.relative_to(REPO_ROOT)), "tags": tags, "results": results, "speed": speed,
+           "reuters_trade": reuters}
     (RESULTS / "tags.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"\nwrote {(RESULTS / 'tags.json').relative_to(REPO_ROOT)}")
     return 0
