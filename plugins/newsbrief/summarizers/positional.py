@@ -2,12 +2,13 @@
 
 How a sentence scores (all numbers are per article, so it needs no training data):
 
-    score(i) = centrality(i) + TITLE * title_sim(i) + LEDE * (1 - k/n) ** SHARPNESS * exp(-i / DECAY)
+    score(i) = centrality(i) + TITLE * story_sim(i) + LEDE * (1 - k/n) ** SHARPNESS * exp(-i / DECAY)
 
 * centrality(i): the sum of the TF-IDF cosine similarities of sentence i to every other sentence,
   divided by the article's maximum (LexRank's degree centrality, continuous, no threshold). A sentence
   sharing the article's key terms is what the article is about.
-* title_sim(i): cosine similarity to the headline, in the same TF-IDF space.
+* story_sim(i): cosine similarity, in the same TF-IDF space, to headline + first sentence: together
+  they state the story (a headline alone is often a pun or a teaser).
 * the lede prior: news is written as an inverted pyramid, so the first sentences carry the story
   (Zheng & Lapata 2019 show position is what makes centrality work on news; LEAD-3 is famously hard
   to beat on CNN/DailyMail). Its weight shrinks as the summary takes a bigger share of the article:
@@ -113,7 +114,9 @@ def scores(article: Article, count: int) -> tuple[np.ndarray, np.ndarray]:
     degree = similarity.sum(axis=1)
     centrality = degree / degree.max() if degree.max() > 0 else degree
     lede = LEDE * (1 - count / n) ** SHARPNESS * _decay(n)
-    return centrality + TITLE * (vectors @ title_vec) + lede, similarity
+    story = title_vec + vectors[0]
+    story_norm = math.sqrt(story @ story) or 1.0
+    return centrality + TITLE * (vectors @ story) / story_norm + lede, similarity
 
 
 def rank(article: Article, count: int) -> list[int]:
