@@ -73,3 +73,11 @@ def test_subject_names_at_most_three_topics():
                         run_label="Daily digest, 05 Jun 2025", generated_at=datetime(2025, 6, 5, tzinfo=UTC))
     assert out.subject == ("newsbrief: 5 stories on Ceasefire & peace talks, Tariffs & trade, Sport and 2 more "
                            "topics (Daily digest, 05 Jun 2025)")
+
+
+def test_topics_take_turns_when_the_cap_bites_and_wider_stories_lead():
+    items = [item(i, f"Trade {i}", [("tariffs", 0.9)]) for i in range(1, 6)]
+    items += [item(9, "Truce", [("ceasefire", 0.2)]), item(10, "Widely reported", [("tariffs", 0.1)],
+                                                          also_reported_by=["AP", "BBC"])]
+    groups = select_items(items, Subscriber("e@example.org", max_items=3), TOPICS)
+    assert [(g.tag, [i.article_id for i in g.items]) for g in groups] == [("ceasefire", [9]), ("tariffs", [10, 1])]

@@ -60,27 +60,37 @@ def select_items(items: list[DigestItem], subscriber: Subscriber,
                  topic_order: list[tuple[str, str]]) -> list[TopicGroup]:
     """The subscriber's stories grouped by topic in taxonomy order, at most `max_items` in all.
 
-    Stories are ranked by their strongest matching tag; each goes under the best of its tags that the
-    subscriber follows, so nothing is listed twice.
+    Each story goes under the strongest of its tags the subscriber follows, so nothing is listed twice.
+    Within a topic, stories reported by more outlets come first, then stronger tags, then newer ones.
+    When the cap bites, topics take turns, so one busy topic cannot crowd out the others.
     """
     wanted = set(subscriber.topics)
-    chosen: list[tuple[float, DigestItem, str]] = []
+    by_topic: dict[str, list[tuple[float, DigestItem]]] = {}
     for item in items:
         matching = [t for t in item.tags if not wanted or t.tag in wanted]
         if matching:
             best = max(matching, key=lambda t: t.score)
-            chosen.append((best.score, item, best.tag))
+            by_topic.setdefault(best.tag, []).append((best.score, item))
         elif not wanted:
-            chosen.append((0.0, item, OTHER_TOPIC[0]))
-    chosen.sort(key=lambda c: (-c[0], -(c[1].published.timestamp() if c[1].published else 0), c[1].article_id))
-    chosen = chosen[: subscriber.max_items]
+            by_topic.setdefault(OTHER_TOPIC[0], []).append((0.0, item))
+    for entries in by_topic.values():
+        entries.sort(key=lambda e: (-len(e[1].also_reported_by), -e[0],
+                                    -(e[1].published.timestamp() if e[1].published else 0), e[1].article_id))
+    untagged = by_topic.pop(OTHER_TOPIC[0], [])
+    queues = sorted(by_topic.items(), key=lambda kv: (-len(kv[1][0][1].also_reported_by), -kv[1][0][0]))
+    picked: dict[str, list[DigestItem]] = {}
+    room = subscriber.max_items
+    for depth in range(max((len(e) for _, e in queues), default=0)):
+        for tag, entries in queues:
+            if room and depth < len(entries):
+                picked.setdefault(tag, []).append(entries[depth][1])
+                room -= 1
+    if room and untagged:
+        picked[OTHER_TOPIC[0]] = [item for _, item in untagged[:room]]
     labels = dict(topic_order)
-    order = [tag for tag, _ in topic_order] + [OTHER_TOPIC[0]]
     labels[OTHER_TOPIC[0]] = OTHER_TOPIC[1]
-    groups: dict[str, TopicGroup] = {}
-    for _, item, tag in chosen:
-        groups.setdefault(tag, TopicGroup(tag, labels.get(tag, tag), [])).items.append(item)
-    return [groups[t] for t in order if t in groups]
+    order = [tag for tag, _ in topic_order] + [OTHER_TOPIC[0]]
+    return [TopicGroup(tag, labels.get(tag, tag), picked[tag]) for tag in order if tag in picked]
 
 
 def message_id(run_key: str, recipient: str, domain: str = "newsbrief.local") -> str:
