@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds test test-fast test-integration bench lint lock clean
+.PHONY: help install airflow-init demo demo-feeds test test-fast test-integration bench bench-summaries bench-tags bench-ingest lint lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,16 +49,23 @@ test-fast: install ## The suite without the slow Celery integration test
 test-integration: install ## Only the native CeleryExecutor topology test
 	$(BIN)/python -m pytest -m integration
 
-bench: install ## Summary and tag quality and speed benchmarks (prints tables, writes bench/results/)
+bench: bench-summaries bench-tags bench-ingest ## All benchmarks (print tables, write bench/results/); needs ../shared/data
+
+bench-summaries: install ## ROUGE of each summarizer on real BBC articles and publisher standfirsts; speed
 	$(BIN)/python bench/summaries.py
+
+bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real articles (dev and held-out test)
 	$(BIN)/python bench/tags.py
+
+bench-ingest: install ## Feeds/s and articles/s for 200 feeds on loopback; dedup and cluster counts on real feeds
 	$(BIN)/python bench/ingest.py
 
 lint: install ## ruff
 	$(BIN)/ruff check .
 
-lock: ## Re-resolve and pin the whole dependency set into requirements.lock
+lock: ## Pin every package of the current .venv into requirements.lock (after adding one to pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+	@! grep -n ' @ ' requirements.lock || (echo "requirements.lock pins a local or VCS path: install those packages by name" && exit 1)
 
 clean: ## Remove the virtualenv, Airflow home, store and outbox
 	rm -rf $(VENV) .airflow var outbox
