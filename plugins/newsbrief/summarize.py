@@ -30,7 +30,8 @@ def summary_length(available: int, sentences: int = 3, ratio: float | None = Non
 
 
 def choose(article: Article, count: int, algorithm: str) -> list[int]:
-    """Indices of the chosen candidate sentences, in document order."""
+    """Indices of the chosen candidate sentences, in document order; exactly `count` of them (should a
+    sumy summarizer return fewer, the earliest remaining sentences make up the difference)."""
     if count <= 0 or not article.sentences:
         return []
     if count >= len(article.sentences):
@@ -41,7 +42,11 @@ def choose(article: Article, count: int, algorithm: str) -> list[int]:
         picked = positional.rank(article, count)
     else:
         picked = stock.rank(algorithm, article, count)
-    return sorted(set(picked))[:count]
+    chosen = sorted(set(picked))[:count]
+    if len(chosen) < count:
+        rest = [i for i in range(len(article.sentences)) if i not in chosen]
+        chosen = sorted(chosen + rest[: count - len(chosen)])
+    return chosen
 
 
 def summarize(text: str, *, title: str | None = None, sentences: int = 3, ratio: float | None = None,

@@ -42,6 +42,9 @@ def sumy_text(article: Article) -> str:
 
 
 def build(algorithm: str, article: Article):
+    """A sumy summarizer with the English stemmer and stop words, otherwise sumy's defaults. Edmundson
+    needs word lists: the title's content words are its bonus words (the lede's when there is no
+    title), hedging and page-furniture words its stigma words, the stop words its null words."""
     summarizer = _classes()[algorithm](cached_stem)
     if hasattr(summarizer, "stop_words"):
         summarizer.stop_words = stop_words()
@@ -71,7 +74,7 @@ def rank(algorithm: str, article: Article, count: int) -> list[int]:
 
 
 def _nearest(article: Article, text: str) -> int | None:
-    """Map a sentence sumy split differently back to the candidate it overlaps most."""
+    """Map a sentence sumy split differently back to the first candidate containing it or inside it."""
     for i, sentence in enumerate(article.sentences):
         if sentence in text or text in sentence:
             return i
