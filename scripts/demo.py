@@ -76,7 +76,8 @@ def main() -> int:
         return 1
 
     print("\nnewsbrief demo, part 2: bundled feeds on a loopback server + seeds -> the daily digest")
-    feeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "daily"), NEWSBRIEF_FETCH_ALLOW="127.0.0.1")
+    feeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "daily"), NEWSBRIEF_FETCH_ALLOW="127.0.0.1",
+                     NEWSBRIEF_FEEDS_FILE=str(ROOT / "demo" / "feeds.yaml"))
     server = serve_in_background()
     try:
         ok = run("ingest_feeds", feeds_env, demo_dir / "ingest_feeds.log")

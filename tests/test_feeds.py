@@ -81,8 +81,9 @@ def test_clustering_settings(tmp_path):
     assert err.value.line == 2 and "at most 1" in str(err.value)
 
 
-def test_the_shipped_default_file_is_valid():
-    feeds = load_feeds(ROOT / "config" / "feeds.yaml")
+@pytest.mark.parametrize("path", ["config/feeds.yaml", "demo/feeds.yaml"])
+def test_the_shipped_feed_files_are_valid(path):
+    feeds = load_feeds(ROOT / path)
     assert feeds and all(f.url.startswith("http") for f in feeds)
 
 

@@ -43,7 +43,7 @@ class Settings:
 
     @property
     def feeds_file(self) -> Path:
-        return self.config_dir / "feeds.yaml"
+        return _path("NEWSBRIEF_FEEDS_FILE", self.config_dir / "feeds.yaml")
 
 
 def load_settings() -> Settings:
