@@ -6,6 +6,7 @@ and SMTP then counts as not configured.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +27,9 @@ class SmtpTarget:
 
 def smtp_target(conn_id: str = SMTP_CONN_ID) -> SmtpTarget | None:
     """The configured SMTP connection, or None when there is none (then digests go to the outbox)."""
+    if importlib.util.find_spec("airflow.providers.smtp") is None:
+        return None
     try:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
         from airflow.sdk.bases.hook import BaseHook
     except ImportError:
         return None
@@ -37,7 +39,6 @@ def smtp_target(conn_id: str = SMTP_CONN_ID) -> SmtpTarget | None:
         log.debug("no %s connection: %s", conn_id, exc)
         return None
     extra = conn.extra_dejson or {}
-    del SmtpHook  # imported only to prove the provider is installed
     return SmtpTarget(conn_id=conn_id, host=conn.host or "", port=conn.port,
                       from_email=extra.get("from_email") or "newsbrief@localhost")
 
