@@ -177,3 +177,13 @@ def test_default_beats_lead_and_textrank_on_the_bbc_sample():
     assert totals[DEFAULT_ALGORITHM][0] > totals["lead"][0] + 0.1
     assert totals[DEFAULT_ALGORITHM][0] >= totals["textrank"][0]
     assert totals[DEFAULT_ALGORITHM][1] >= totals["textrank"][1]
+
+
+def test_a_fragment_is_never_the_lede_of_a_digest():
+    text = ("Well, sort of.\n"
+            "The city council approved the new transport budget on Monday after a six-hour debate.\n"
+            "The budget adds 40 buses and extends the tram line to the airport by 2027.\n"
+            "Opposition members said the council had ignored cyclists and the cost of the tram.")
+    summary = summarize(text, title="Council approves transport budget", sentences=2)
+    assert "Well, sort of." not in summary
+    assert summary[0].startswith("The city council approved")
