@@ -187,3 +187,16 @@ def test_a_fragment_is_never_the_lede_of_a_digest():
     summary = summarize(text, title="Council approves transport budget", sentences=2)
     assert "Well, sort of." not in summary
     assert summary[0].startswith("The city council approved")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_wire_header_glued_to_the_lede_is_dropped(algorithm):
+    """Syndicated copy often arrives with its byline and timestamps run into the first paragraph."""
+    title, body, reference = bbc_articles(limit=1)[0]
+    lines = [line for line in body.split("\n") if line.strip()]
+    header = ("By . Daily Mail Reporter . PUBLISHED: . 14:11 EST, 25 October 2013 . | . "
+              "UPDATED: . 15:36 EST, 25 October 2013 . ")
+    dressed = "\n".join([header + lines[0], *lines[1:]])
+    summary = summarize(dressed, title=title, ratio=1.0, algorithm=algorithm)
+    assert summary == summarize(body, title=title, ratio=1.0, algorithm=algorithm)
+    assert summarize(dressed, title=title, sentences=3, algorithm="lead")[0] == lines[0]
