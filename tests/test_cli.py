@@ -149,3 +149,13 @@ def test_bad_taxonomy_is_a_usage_error(tmp_path):
     result = run("tag", "--taxonomy", str(bad), str(SEED))
     assert result.returncode == 2
     assert "topics.yaml" in result.stderr and result.stdout == ""
+
+
+def test_text_file_in_another_encoding_and_without_suffix(tmp_path):
+    text = "Café opens in Zürich\nThe café in Zürich opened on Monday with 40 seats. It serves coffee all day.\n"
+    for name in ("latin.txt", "article"):
+        path = tmp_path / name
+        path.write_bytes(text.encode("latin-1"))
+        result = run("summarize", str(path), "-n", "1")
+        assert result.returncode == 0, result.stderr
+        assert rows(result.stdout)[0]["summary"] == ["The café in Zürich opened on Monday with 40 seats."]

@@ -109,30 +109,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_input(file: str) -> tuple[str, str]:
-    """(label, text) of FILE or stdin; OSError/UnicodeDecodeError propagate to main as usage errors."""
+def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
+    """(label, text) of FILE or stdin; OSError/UnicodeDecodeError propagate to main as usage errors.
+    With decode=False a file is only checked for readability: the seed reader decodes it itself,
+    whatever its encoding."""
     if file == "-":
         return "<stdin>", sys.stdin.read()
-    return file, Path(file).read_bytes().decode("utf-8-sig")
+    data = Path(file).read_bytes()
+    return file, data.decode("utf-8-sig") if decode else ""
 
 
 def plain_record(label: str, text: str) -> Record:
     """One article read the way seeds are (newsbrief.seeds): a title-like first line is the title,
-    otherwise the first sentence names the story and the whole text is body. HTML and Markdown files
-    go through the seed reader too, so `newsbrief summarize page.html` works."""
+    otherwise the first sentence names the story and the whole text is body. Files go through the
+    seed reader, so any common encoding, Markdown and HTML work too."""
     from newsbrief import seeds
 
-    if label != "<stdin>" and Path(label).suffix.lower() in seeds.SUPPORTED_SUFFIXES:
+    if label != "<stdin>":
         try:
-            doc = seeds.read_seed(label)
+            doc = seeds.read_seed(label) if Path(label).suffix.lower() in seeds.SUPPORTED_SUFFIXES \
+                else _text_seed(label)
         except InputError as exc:
             raise Problem(str(exc)) from None
         return Record(Path(label).stem, doc.title, doc.body, label)
     title, blocks = seeds._parse_text(text)
     if not any(block.kind == PARAGRAPH for block in blocks):
         raise Problem(f"{label}: has no article text (fix: give a title line, then the article body)")
-    ident = "stdin" if label == "<stdin>" else Path(label).stem
-    return Record(ident, title, "\n".join(block.text for block in blocks), label)
+    return Record("stdin", title, "\n".join(block.text for block in blocks), label)
+
+
+def _text_seed(path: str):
+    """A file without a seed suffix (e.g. `article`), read as plain text in any common encoding."""
+    from newsbrief import seeds
+
+    text, encoding = seeds.decode_bytes(Path(path).read_bytes(), path)
+    title, blocks = seeds._parse_text(text)
+    if not any(block.kind == PARAGRAPH for block in blocks):
+        raise InputError(path, "has no article text (only a title or headings)",
+                         "put at least one paragraph of text under the title")
+    return seeds.SeedDocument(path=Path(path), title=title, blocks=blocks, encoding=encoding)
 
 
 def jsonl_records(label: str, text: str) -> Iterator[Record | Problem]:
@@ -197,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE
+    jsonl = args.jsonl or (args.file != "-" and Path(args.file).suffix.lower() in JSONL_SUFFIXES)
     try:
-        label, text = read_input(args.file)
+        label, text = read_input(args.file, decode=jsonl)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         _error(f"cannot read {args.file}: {reason} (fix: give a readable UTF-8 text or JSONL file)")
@@ -208,7 +224,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _error(f"invalid taxonomy: {exc}")
         return EXIT_USAGE
-    jsonl = args.jsonl or (args.file != "-" and Path(args.file).suffix.lower() in JSONL_SUFFIXES)
     if jsonl:
         records: Iterator[Record | Problem] = jsonl_records(label, text)
         total = sum(1 for line in text.split("\n") if line.strip())
