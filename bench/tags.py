@@ -1,6 +1,6 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit] [--dev-only]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -12,7 +12,9 @@ Writes bench/results/tags.json with the git commit. --errors lists the dev split
 and negatives with their evidence; the test split's are never printed, so it stays unseen.
 --reuters also scores the tariffs tag against Reuters-21578's own `trade` topic on all 7,775
 training articles that have topics (a second, independent labelling; takes a few minutes).
---fit prints per-topic thresholds fitted on the dev split (bootstrap) and stops.
+--fit prints per-topic thresholds fitted on the dev split (bootstrap: the best, the plateau near it and
+its middle) and stops. --dev-only scores the dev
+split alone and writes nothing, so rules can be reworked without seeing the test totals each run.
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
@@ -187,10 +189,14 @@ def print_errors(articles: list[dict], hits: dict[str, list]) -> None:
             print(f"    FP {tag} {pred[tag].score}: " + " | ".join(e[:110] for e in pred[tag].evidence[:2]))
 
 
-def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: int = 7) -> dict[str, float]:
-    """Per topic, the threshold with the best mean F1 over bootstrap resamples of the given (dev) articles.
+def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: int = 7,
+                   margin: float = 0.02) -> dict[str, dict]:
+    """Per topic, the middle of the plateau of thresholds whose mean bootstrap F1 on the given (dev)
+    articles is within `margin` of the best.
 
-    Resampling keeps a threshold from sitting on the edge that one or two articles happen to favour.
+    Resampling keeps a threshold from sitting on the edge that one or two articles happen to favour;
+    taking the plateau's middle rather than its best point leaves room on both sides for articles the
+    rules have not seen. Returns {topic: {"best", "low", "high", "chosen", "f1"}}.
     """
     import random
 
@@ -202,7 +208,7 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
     for topic in taxonomy.topics:
         t = topic.id
         gold = [t in a["tags"] for a in articles]
-        best = None
+        means = []
         for th in grid:
             hit = [s[t] >= th for s in scores]
             total = 0.0
@@ -211,9 +217,15 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
                 fp = sum(1 for i in sample if hit[i] and not gold[i])
                 fn = sum(1 for i in sample if gold[i] and not hit[i])
                 total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-            if best is None or total > best[0]:
-                best = (total, th)
-        fitted[t] = best[1]
+            means.append(total / rounds)
+        best = max(range(len(grid)), key=lambda k: (means[k], -k))
+        lo = hi = best
+        while lo > 0 and means[lo - 1] >= means[best] - margin:
+            lo -= 1
+        while hi < len(grid) - 1 and means[hi + 1] >= means[best] - margin:
+            hi += 1
+        fitted[t] = {"best": grid[best], "low": grid[lo], "high": grid[hi], "chosen": grid[(lo + hi) // 2],
+                     "f1": round(means[best], 4)}
     return fitted
 
 
@@ -254,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
     parser.add_argument("--reuters", action="store_true",
                         help="also score the tariffs tag against Reuters-21578's `trade` topic (all training articles)")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="score the dev split only (no test totals, no results file): for rule work")
     parser.add_argument("--fit", action="store_true",
                         help="print per-topic thresholds fitted on the dev split (bootstrap) and stop")
     args = parser.parse_args(argv)
@@ -261,10 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     taxonomy = load_taxonomy()
     tags = taxonomy.ids
     articles = load_labelled()
+    if args.dev_only:
+        articles = [a for a in articles if a["split"] == "dev"]
     if args.fit:
         fitted = fit_thresholds([a for a in articles if a["split"] == "dev"], taxonomy)
+        print("threshold per topic: now, best on dev (bootstrap mean F1), plateau within 0.02 of it, its middle")
         for topic in taxonomy.topics:
-            print(f"{topic.id:<15} threshold now {topic.threshold:>5}  fitted on dev {fitted[topic.id]:>5}")
+            f = fitted[topic.id]
+            print(f"{topic.id:<15} now {topic.threshold:>5}  best {f['best']:>5} (F1 {f['f1']:.3f})  "
+                  f"plateau {f['low']}-{f['high']}  middle {f['chosen']:>5}")
         return 0
     unknown = sorted({t for a in articles for t in a["tags"]} - set(tags))
     if unknown:
@@ -273,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     predicted = {src: [h.tag for h in hs] for src, hs in hits.items()}
 
     results = {}
-    for split in ("dev", "test", "all"):
+    for split in ("dev",) if args.dev_only else ("dev", "test", "all"):
         part = [a for a in articles if split == "all" or a["split"] == split]
         results[split] = evaluate(part, predicted, tags)
         print_table(split, results[split])
@@ -281,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     for a in articles:
         by_source.setdefault(a["selection"], []).append(a)
     results["by_selection"] = {k: evaluate(v, predicted, tags)["micro"] for k, v in sorted(by_source.items())}
-    print("\nmicro-F1 by how the articles were selected (all splits):")
+    print(f"\nmicro-F1 by how the articles were selected ({'dev' if args.dev_only else 'all splits'}):")
     for k, m in results["by_selection"].items():
         print(f"  {k:<18} {m['support']:>4} gold tags  P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}")
 
@@ -308,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         print_errors([a for a in articles if a["split"] == "dev"], hits)
 
+    if args.dev_only:
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"commit": git_commit(), "python": platform.python_version(), "taxonomy": str(taxonomy.path),
            "labels": str(LABELS_FILE.relative_to(REPO_ROOT)), "tags": tags, "results": results, "speed": speed,

@@ -84,10 +84,15 @@ def _blocked(unit: _Unit, topic: Topic) -> set[int]:
     return blocked
 
 
-def _matches(unit: _Unit, topic: Topic) -> list[tuple[str, float, bool]]:
+def _has_context(unit: _Unit, topic: Topic) -> bool:
+    taken = _blocked(unit, topic)
+    return any(not taken.intersection(range(i, i + len(phrase)))
+               for phrase in topic.context for i in unit.find(phrase))
+
+
+def _matches(unit: _Unit, topic: Topic, has_context: bool) -> list[tuple[str, float, bool]]:
     """(term, weight, strong) for each non-overlapping match in one sentence, strongest and longest first."""
     taken = _blocked(unit, topic)
-    has_context = any(unit.find(phrase) for phrase in topic.context)
     candidates: list[tuple[float, int, int, Term]] = []
     for term in topic.terms:
         if term.needs_context and not has_context:
@@ -116,9 +121,12 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
     total = 0.0
     in_lead = False
     strong_sentences = 0
+    context = [_has_context(u, topic) for u in units] if topic.context else [False] * len(units)
+    window = topic.context_window
     for index, unit in enumerate(units):
         weights = []
-        matches = _matches(unit, topic)
+        near = any(context[max(0, index - window):index + window + 1])
+        matches = _matches(unit, topic, near)
         strong_sentences += any(strong for _, _, strong in matches)
         for text, weight, _ in matches:
             seen[text] += 1

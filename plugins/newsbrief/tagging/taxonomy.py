@@ -22,8 +22,9 @@ _ROOT_KEYS = {"version", "defaults", "topics"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
                  "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
-               "strong", "keywords", "needs_context", "context", "patterns", "exclude", "exclude_patterns"}
-_PHRASE_LISTS = ("strong", "keywords", "needs_context", "context", "exclude")
+               "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
+               "patterns", "exclude", "exclude_patterns"}
+_PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude")
 _PATTERN_LISTS = ("patterns", "exclude_patterns")
 
 
@@ -67,6 +68,7 @@ class Topic:
     exclude_patterns: tuple[re.Pattern, ...] = ()
     description: str | None = None
     needs_lead: bool = False
+    context_window: int = 0
     line: int | None = field(default=None, compare=False)
 
 
@@ -182,17 +184,20 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
     keyword_w = _weight(check, entry, "keyword_weight", where, scoring.keyword_weight)
     phrases = {key: _phrases(check, entry, key, where) for key in _PHRASE_LISTS}
     regexes = {key: _regexes(check, entry, key, where) for key in _PATTERN_LISTS}
-    if phrases["needs_context"] and not phrases["context"]:
-        check.fail(entry, "needs_context", f"{where}: 'needs_context' words need a 'context:' list to look for",
-                   "add 'context:' with the words that must appear in the same sentence")
     context_stems = {stems for _, stems in phrases["context"]}
-    for k, (text, stems) in enumerate(phrases["needs_context"]):
-        if stems in context_stems:
-            check.fail(entry["needs_context"], k, f"{where}: '{text}' is in both 'needs_context' and 'context', "
-                       "so it would always count", "remove it from one of the two lists")
+    for key in ("needs_context", "strong_needs_context"):
+        if phrases[key] and not phrases["context"]:
+            check.fail(entry, key, f"{where}: '{key}' words need a 'context:' list to look for",
+                       "add 'context:' with the words that must appear in the same sentence")
+        for k, (text, stems) in enumerate(phrases[key]):
+            if stems in context_stems:
+                check.fail(entry[key], k, f"{where}: '{text}' is in both '{key}' and 'context', "
+                           "so it would always count", "remove it from one of the two lists")
     terms = ([Term(text, strong_w, stems=stems, strong=True) for text, stems in phrases["strong"]]
              + [Term(text, keyword_w, stems=stems) for text, stems in phrases["keywords"]]
              + [Term(text, keyword_w, stems=stems, needs_context=True) for text, stems in phrases["needs_context"]]
+             + [Term(text, strong_w, stems=stems, needs_context=True, strong=True)
+                for text, stems in phrases["strong_needs_context"]]
              + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]])
     if not terms:
         check.fail(entry, None, f"{where} has nothing to match",
@@ -208,6 +213,8 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         exclude_patterns=tuple(rx for _, rx in regexes["exclude_patterns"]),
         description=check.string(entry, "description", where, required=False),
         needs_lead=check.boolean(entry, "needs_lead", where, default=scoring.needs_lead),
+        context_window=int(check.number(entry, "context_window", where, default=0, minimum=0, maximum=5,
+                                        integer=True)),
         line=entry.line,
     )
 
