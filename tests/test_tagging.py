@@ -160,6 +160,54 @@ def test_ambiguous_words_do_not_trigger_on_their_everyday_meaning(taxonomy):
                               "A drone strike killed soldiers at an army base, the military said.")
 
 
+def test_war_words_used_as_metaphors_do_not_tag_conflict(taxonomy):
+    def tags(title, text):
+        return [h.tag for h in tag_article(title, text, taxonomy)]
+
+    assert "conflict" not in tags(
+        "Prime minister faces backbench insurgency over welfare cuts",
+        "Labour MPs have launched an insurgency against the prime minister's welfare reforms. More than 100 "
+        "backbenchers signed an amendment to block the bill. Party whips are fighting to win over the rebels "
+        "before next week's vote, in what one minister called a battle for the soul of the party.")
+    assert "conflict" in tags(
+        "Insurgency spreads in the north",
+        "Insurgents attacked an army post overnight, killing six soldiers, the military said. "
+        "The insurgency has displaced thousands of villagers since March.")
+
+
+def test_a_crime_kidnapping_is_not_humanitarian_but_a_mass_abduction_by_gunmen_is(taxonomy):
+    def tags(title, text):
+        return [h.tag for h in tag_article(title, text, taxonomy)]
+
+    assert "humanitarian" not in tags(
+        "Man jailed for kidnap and rape of teenager",
+        "A man who abducted a 15-year-old girl and raped her has been jailed for 18 years. The court heard he "
+        "kidnapped her outside a bus station. Police praised the victim's courage.")
+    assert "humanitarian" in tags(
+        "Gunmen abduct dozens of students in northwest Nigeria",
+        "Gunmen abducted at least 40 students from a boarding school on Friday, police said. Armed bandits "
+        "have kidnapped hundreds of pupils for ransom in the region since 2020.")
+
+
+def test_a_clear_headline_tags_a_feed_item_of_one_line(taxonomy):
+    def tags(title, text):
+        return [h.tag for h in tag_article(title, text, taxonomy)]
+
+    assert "ceasefire" in tags("Israel and Hamas agree Gaza ceasefire", "Mediators announced the deal on Tuesday.")
+    assert "sport" in tags("Swimmer breaks 200m freestyle world record", "She won by two body lengths.")
+    assert tags("Council approves new library opening hours", "The change starts in March.") == []
+
+
+def test_a_ministry_quoted_about_an_attack_is_conflict_not_defence_or_diplomacy(taxonomy):
+    hits = [h.tag for h in tag_article(
+        "Missiles launched at port city, two dead",
+        "The defence ministry said on Tuesday that two ballistic missiles had struck the port, killing two "
+        "people. The foreign ministry said the attack was a grave escalation. Air defences intercepted a third "
+        "missile, the ministry said.", taxonomy)]
+    assert "conflict" in hits
+    assert "defence" not in hits and "diplomacy" not in hits
+
+
 def test_tagging_is_deterministic(taxonomy, seed):
     first = tag_article(seed.title, seed.body, taxonomy)
     again = tag_article(seed.title, seed.body, load_taxonomy())
@@ -204,6 +252,37 @@ def test_context_bound_words_count_only_with_their_context(tmp_path):
     taxonomy = load_taxonomy(path)
     assert tag_article("", "Workers went on strike at the factory.", taxonomy) == []
     assert [h.tag for h in tag_article("", "A missile strike hit the town.", taxonomy)] == ["conflict"]
+
+
+def test_strong_context_bound_words_count_with_context_in_the_next_sentence(tmp_path):
+    path = write(tmp_path, """\
+        defaults:
+          threshold: 3
+        topics:
+          - id: conflict
+            label: Conflict
+            context_window: 1
+            strong_needs_context: [insurgency]
+            context: [soldiers, killed]
+    """)
+    taxonomy = load_taxonomy(path)
+    assert tag_article("", "The party faces an insurgency. Its leader will speak on Monday.", taxonomy) == []
+    hits = tag_article("", "The insurgency spread north. Six soldiers died on Monday.", taxonomy)
+    assert [h.tag for h in hits] == ["conflict"]
+    assert hits[0].evidence == ["The insurgency spread north."]
+
+
+def test_a_word_listed_both_as_context_bound_and_as_its_own_context_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: conflict
+            label: Conflict
+            strong_needs_context: [ambush, insurgency]
+            context: [soldiers, insurgents]
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "'insurgency' is in both 'strong_needs_context' and 'context'" in error.message
 
 
 def test_duplicate_id_is_refused_with_the_line_of_the_second_entry(tmp_path):
