@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsbrief.errors import ConfigError, InputError
-from newsbrief.sentences import PARAGRAPH
 from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM, summarize
 
 EXIT_OK = 0
@@ -127,27 +126,15 @@ def plain_record(label: str, text: str) -> Record:
 
     if label != "<stdin>":
         try:
-            doc = seeds.read_seed(label) if Path(label).suffix.lower() in seeds.SUPPORTED_SUFFIXES \
-                else _text_seed(label)
+            doc = seeds.read_seed(label, any_suffix=True)
         except InputError as exc:
             raise Problem(str(exc)) from None
         return Record(Path(label).stem, doc.title, doc.body, label)
-    title, blocks = seeds._parse_text(text)
-    if not any(block.kind == PARAGRAPH for block in blocks):
-        raise Problem(f"{label}: has no article text (fix: give a title line, then the article body)")
-    return Record("stdin", title, "\n".join(block.text for block in blocks), label)
-
-
-def _text_seed(path: str):
-    """A file without a seed suffix (e.g. `article`), read as plain text in any common encoding."""
-    from newsbrief import seeds
-
-    text, encoding = seeds.decode_bytes(Path(path).read_bytes(), path)
-    title, blocks = seeds._parse_text(text)
-    if not any(block.kind == PARAGRAPH for block in blocks):
-        raise InputError(path, "has no article text (only a title or headings)",
-                         "put at least one paragraph of text under the title")
-    return seeds.SeedDocument(path=Path(path), title=title, blocks=blocks, encoding=encoding)
+    try:
+        doc = seeds.parse_text(text, label)
+    except InputError:
+        raise Problem(f"{label}: has no article text (fix: give a title line, then the article body)") from None
+    return Record("stdin", doc.title, doc.body, label)
 
 
 def jsonl_records(label: str, text: str) -> Iterator[Record | Problem]:

@@ -100,12 +100,15 @@ def _control_ratio(text: str) -> float:
     return bad / max(1, len(sample))
 
 
-def read_seed(path: str | Path, *, max_bytes: int = 5 * 1024 * 1024) -> SeedDocument:
-    """Read one seed file into a SeedDocument, or raise InputError saying what is wrong and how to fix it."""
+def read_seed(path: str | Path, *, max_bytes: int = 5 * 1024 * 1024, any_suffix: bool = False) -> SeedDocument:
+    """Read one seed file into a SeedDocument, or raise InputError saying what is wrong and how to fix it.
+
+    `any_suffix` reads a file of another or no suffix as plain text (the CLI's `newsbrief summarize article`).
+    """
     path = Path(path)
     source = str(path)
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and not any_suffix:
         raise InputError(source, f"unsupported file type '{suffix or '(none)'}'",
                          "save it as .txt, .md or .html")
     try:
@@ -125,7 +128,18 @@ def read_seed(path: str | Path, *, max_bytes: int = 5 * 1024 * 1024) -> SeedDocu
     elif suffix in MARKDOWN_SUFFIXES:
         title, blocks = _parse_markdown(text)
     else:
-        title, blocks = _parse_text(text)
+        return parse_text(text, source, path=path, encoding=encoding)
+    return _document(source, path, title, blocks, encoding)
+
+
+def parse_text(text: str, source: str = "<text>", *, path: Path | None = None,
+               encoding: str = "utf-8") -> SeedDocument:
+    """A plain-text article: a title-like first line is the title, else its first sentence names the story."""
+    title, blocks = _parse_text(text)
+    return _document(source, path or Path(source), title, blocks, encoding)
+
+
+def _document(source: str, path: Path, title: str, blocks: list[Block], encoding: str) -> SeedDocument:
     if not title or not any(b.kind == PARAGRAPH for b in blocks):
         raise InputError(source, "has no article text (only a title or headings)",
                          "put at least one paragraph of text under the title")
