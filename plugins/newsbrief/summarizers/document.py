@@ -1,7 +1,8 @@
 """Turn an article body into the candidate sentences every summarizer chooses from.
 
 Cleaning happens once, here, so that every algorithm obeys the same guarantees: headings are
-structure, not sentences; a first line repeating the title is not a sentence; furniture (bylines,
+structure, not sentences; a first line or sentence repeating the title is not a candidate (the digest
+already shows the title); furniture (bylines,
 captions, "Read more") is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted
 twice) is a candidate only once.
 """
@@ -57,7 +58,7 @@ def prepare(text: str, title: str | None = None) -> Article:
             continue
         for sentence in split:
             key = " ".join(sentence.casefold().split())
-            if not key or key in seen or is_boilerplate(sentence):
+            if not key or key in seen or is_boilerplate(sentence) or (title_key and _key(sentence) == title_key):
                 continue
             seen.add(key)
             sentences.append(sentence)
