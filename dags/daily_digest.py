@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import os
 
-import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag
 
 from newsbrief.dag_tasks import (
-    DEFAULT_SENTENCES,
     build_digests,
-    default_args,
+    dag_settings,
     deliver,
+    digest_params,
     ingest_seeds,
     select_interval_articles,
     summarize,
     tag,
 )
-from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM
 
 ARTICLES = Asset("newsbrief://articles")
 
@@ -33,20 +31,8 @@ ARTICLES = Asset("newsbrief://articles")
     dag_id="daily_digest",
     schedule=CronDataIntervalTimetable(os.environ.get("NEWSBRIEF_DAILY_CRON", "0 7 * * *"),
                                        timezone=os.environ.get("NEWSBRIEF_TIMEZONE", "UTC") or "UTC"),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
-    catchup=False,
-    default_args=default_args(),
-    max_active_runs=1,
-    tags=["newsbrief"],
-    doc_md=__doc__,
-    params={
-        "seeds": Param("*", type="string", title="Seed files"),
-        "recipients": Param([], type="array", items={"type": "string"}, title="Recipients override"),
-        "algorithm": Param(DEFAULT_ALGORITHM, type="string", enum=list(ALGORITHMS), title="Summarizer"),
-        "sentences": Param(DEFAULT_SENTENCES, type="integer", minimum=1, maximum=10, title="Summary sentences"),
-        "dry_run": Param(False, type="boolean", title="Dry run"),
-        "force": Param(False, type="boolean", title="Force"),
-    },
+    params=digest_params(),
+    **dag_settings(__doc__),
 )
 def daily_digest():
     articles = select_interval_articles.override(inlets=[ARTICLES])(ingest_seeds())

@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import os
 
-import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from newsbrief.dag_tasks import default_args
+from newsbrief.dag_tasks import dag_settings
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +33,7 @@ def _feeds():
 @dag(
     dag_id="ingest_feeds",
     schedule=CronDataIntervalTimetable(os.environ.get("NEWSBRIEF_INGEST_CRON", "0 * * * *"), timezone="UTC"),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
-    catchup=False,
-    default_args=default_args(),
-    max_active_runs=1,
-    tags=["newsbrief"],
-    doc_md=__doc__,
+    **dag_settings(__doc__),
     params={
         "feeds_per_batch": Param(50, type="integer", minimum=1, title="Feeds per mapped task"),
         "max_batches": Param(8, type="integer", minimum=1, maximum=64, title="At most this many mapped tasks"),

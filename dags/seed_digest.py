@@ -11,43 +11,20 @@ previews to `outbox/dry-run/` and sends nothing. Bad files are skipped and liste
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
 from newsbrief.dag_tasks import (
-    DEFAULT_SENTENCES,
     build_digests,
-    default_args,
+    dag_settings,
     deliver,
+    digest_params,
     ingest_seeds,
     summarize,
     tag,
 )
-from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM
 
 
-@dag(
-    dag_id="seed_digest",
-    schedule=None,
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
-    catchup=False,
-    default_args=default_args(),
-    max_active_runs=1,
-    tags=["newsbrief"],
-    doc_md=__doc__,
-    params={
-        "seeds": Param("*", type="string", title="Seed files",
-                       description="Glob(s) under seeds/, comma-separated, e.g. '*.txt' or '2025-06-*'."),
-        "recipients": Param([], type="array", items={"type": "string"}, title="Recipients override",
-                            description="Email addresses to send to instead of subscribers.yaml (empty: the file)."),
-        "algorithm": Param(DEFAULT_ALGORITHM, type="string", enum=list(ALGORITHMS), title="Summarizer"),
-        "sentences": Param(DEFAULT_SENTENCES, type="integer", minimum=1, maximum=10, title="Summary sentences"),
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Render previews into outbox/dry-run/ and send nothing."),
-        "force": Param(False, type="boolean", title="Force",
-                       description="Process and send seeds again even if they were sent before."),
-    },
-)
+@dag(dag_id="seed_digest", schedule=None, params=digest_params(), **dag_settings(__doc__))
 def seed_digest():
     deliver(build_digests(tag(summarize(ingest_seeds()))))
 

@@ -10,7 +10,8 @@ import logging
 import os
 from datetime import timedelta
 
-from airflow.sdk import get_current_context, task
+import pendulum
+from airflow.sdk import Param, get_current_context, task
 
 from newsbrief import pipeline
 from newsbrief.airflow_glue import run_key_from_context
@@ -29,6 +30,34 @@ def default_args() -> dict:
         "owner": "newsbrief",
         "retries": int(os.environ.get("NEWSBRIEF_TASK_RETRIES", "3")),
         "retry_delay": timedelta(seconds=float(os.environ.get("NEWSBRIEF_RETRY_DELAY_SECONDS", "30"))),
+    }
+
+
+def dag_settings(doc: str | None) -> dict:
+    """What every newsbrief DAG shares: an aware start, no catch-up, one run at a time, retries."""
+    return {
+        "start_date": pendulum.datetime(2025, 1, 1, tz="UTC"),
+        "catchup": False,
+        "default_args": default_args(),
+        "max_active_runs": 1,
+        "tags": ["newsbrief"],
+        "doc_md": doc,
+    }
+
+
+def digest_params() -> dict:
+    """The trigger form of both digest DAGs."""
+    return {
+        "seeds": Param("*", type="string", title="Seed files",
+                       description="Glob(s) under seeds/, comma-separated, e.g. '*.txt' or '2025-06-*'."),
+        "recipients": Param([], type="array", items={"type": "string"}, title="Recipients override",
+                            description="Email addresses to send to instead of subscribers.yaml (empty: the file)."),
+        "algorithm": Param(DEFAULT_ALGORITHM, type="string", enum=list(ALGORITHMS), title="Summarizer"),
+        "sentences": Param(DEFAULT_SENTENCES, type="integer", minimum=1, maximum=10, title="Summary sentences"),
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Render previews into outbox/dry-run/ and send nothing."),
+        "force": Param(False, type="boolean", title="Force",
+                       description="Process and send seeds again even if they were sent before."),
     }
 
 
