@@ -156,6 +156,9 @@ def test_ambiguous_words_do_not_trigger_on_their_everyday_meaning(taxonomy):
                                   "The striker hit the post before half-time in a league game.")
     assert "elections" not in tags("Team selection announced",
                                    "The coach announced the selection for Saturday. The board elected a new chair.")
+    assert tags("Defendants shared a cell before the court's recess",
+                "The three defendants shared a cell for a quarter of the year. The judge called a recess while "
+                "lawyers defended the primary school teacher.") == []
     assert "conflict" in tags("Drone strike hits army base",
                               "A drone strike killed soldiers at an army base, the military said.")
 

@@ -23,9 +23,9 @@ _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight",
                  "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
-               "patterns", "exclude", "exclude_patterns"}
+               "patterns", "strong_patterns", "exclude", "exclude_patterns"}
 _PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude")
-_PATTERN_LISTS = ("patterns", "exclude_patterns")
+_PATTERN_LISTS = ("patterns", "strong_patterns", "exclude_patterns")
 
 
 @dataclass(frozen=True)
@@ -198,10 +198,11 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
              + [Term(text, keyword_w, stems=stems, needs_context=True) for text, stems in phrases["needs_context"]]
              + [Term(text, strong_w, stems=stems, needs_context=True, strong=True)
                 for text, stems in phrases["strong_needs_context"]]
-             + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]])
+             + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]]
+             + [Term(text, strong_w, regex=rx, strong=True) for text, rx in regexes["strong_patterns"]])
     if not terms:
         check.fail(entry, None, f"{where} has nothing to match",
-                   "add at least one of 'strong:', 'keywords:', 'needs_context:' or 'patterns:'")
+                   "add at least one of 'strong:', 'keywords:', 'needs_context:', 'patterns:' or 'strong_patterns:'")
     return Topic(
         id=topic_id,
         label=label,
