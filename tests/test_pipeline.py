@@ -98,3 +98,23 @@ def test_default_subscribers_use_known_topics():
 
     taxonomy = load_taxonomy(ROOT / "config" / "topics.yaml")
     load_subscribers(ROOT / "config" / "subscribers.yaml", known_topics={t.id for t in taxonomy.topics})
+
+
+def test_a_feed_failing_every_hour_is_listed_once_in_the_footer(env):
+    settings, store, taxonomy = env
+    from newsbrief.store.problems import add_problem
+
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    with store.session() as s:
+        for hour in range(3):
+            add_problem(s, f"ingest_feeds/h{hour}", "feed", "Wire <http://x/rss>", f"HTTP 500 (hour {hour})")
+    ids = pipeline.ingest_seed_files(store, settings, "daily-1").article_ids
+    pipeline.tag_articles(store, ids, taxonomy)
+    (digest_id,) = pipeline.build_digests(store, settings, "daily-1", ids, [Subscriber("a@example.org")], taxonomy,
+                                          problems_since=since)
+    from newsbrief.store import Digest
+
+    with store.session() as s:
+        text = s.get(Digest, digest_id).text
+    assert text.count("Wire <http://x/rss>") == 1
+    assert "HTTP 500 (hour 2) (failed in 3 runs)" in text

@@ -158,6 +158,22 @@ def _already_sent(session, recipient: str, run_key: str) -> set[int]:
     return {aid for ids in rows for aid in ids}
 
 
+def _summarize_failures(problems) -> list[FailedInput]:
+    """One footer line per failing input: an hourly feed down all day is listed once, with its count."""
+    latest: dict[tuple[str, str], FailedInput] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for p in problems:
+        key = (p.stage, p.source)
+        latest[key] = FailedInput(p.stage, p.source, p.reason)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for key, failure in latest.items():
+        if counts[key] > 1:
+            failure.reason = f"{failure.reason} (failed in {counts[key]} runs)"
+        out.append(failure)
+    return out
+
+
 def build_digests(store: Store, settings: Settings, run_key: str, article_ids: list[int],
                   subscribers: list[Subscriber], taxonomy, *, algorithm: str = DEFAULT_ALGORITHM,
                   sentences: int = 3, resend: bool = False, problems_since: datetime | None = None,
@@ -175,8 +191,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
         cond = Problem.run_key == run_key
         if problems_since is not None:
             cond = or_(cond, Problem.created_at >= problems_since)
-        failures = [FailedInput(p.stage, p.source, p.reason)
-                    for p in s.execute(select(Problem).where(cond).order_by(Problem.id)).scalars()]
+        failures = _summarize_failures(s.execute(select(Problem).where(cond).order_by(Problem.id)).scalars())
     for sub in subscribers:
         with store.session() as s:
             existing = s.execute(select(Digest).where(Digest.run_key == run_key,
