@@ -118,3 +118,26 @@ def test_a_feed_failing_every_hour_is_listed_once_in_the_footer(env):
         text = s.get(Digest, digest_id).text
     assert text.count("Wire <http://x/rss>") == 1
     assert "HTTP 500 (hour 2) (failed in 3 runs)" in text
+
+
+def test_a_story_already_sent_is_not_sent_again_from_another_outlet(env):
+    settings, store, taxonomy = env
+    from newsbrief.store import Cluster
+
+    text = ("Tariffs on steel were raised to 50 percent on Monday. Trade talks between the two countries "
+            "collapsed. Officials said new tariffs on cars would follow.")
+    with store.session() as s:
+        cluster = Cluster()
+        s.add(cluster)
+        s.flush()
+        for n, source in enumerate(("Wire A", "Wire B")):
+            s.add(Article(content_hash=f"h{n}", source_kind="feed", source=source, origin="http://x/rss",
+                          title=f"Steel tariffs raised ({source})", text=text + f" Reported by {source}.",
+                          cluster_id=cluster.id, run_key=f"ingest-{n}"))
+    with store.session() as s:
+        first, second = [a.id for a in s.execute(select(Article).order_by(Article.id)).scalars()]
+    pipeline.tag_articles(store, [first, second], taxonomy)
+    reader = [Subscriber("a@example.org", topics=("tariffs",))]
+    day1 = pipeline.build_digests(store, settings, "daily-1", [first], reader, taxonomy)
+    pipeline.deliver(store, settings, day1)
+    assert pipeline.build_digests(store, settings, "daily-2", [second], reader, taxonomy) == []

@@ -151,11 +151,20 @@ def _items(session, article_ids: list[int], algorithm: str, sentences: int) -> l
     return items
 
 
-def _already_sent(session, recipient: str, run_key: str) -> set[int]:
+def _already_sent(session, recipient: str, run_key: str, candidates: list[int]) -> set[int]:
+    """Candidates the recipient already got in an earlier run: the article itself, or another outlet's
+    version of the same story (its cluster)."""
     rows = session.execute(select(Digest.article_ids).join(Delivery, Delivery.digest_id == Digest.id)
                            .where(Digest.recipient == recipient, Digest.run_key != run_key,
                                   Delivery.status == SENT)).scalars()
-    return {aid for ids in rows for aid in ids}
+    sent = {aid for ids in rows for aid in ids}
+    if not sent:
+        return set()
+    sent_clusters = set(session.execute(select(Article.cluster_id).where(
+        Article.id.in_(sent), Article.cluster_id.is_not(None))).scalars())
+    repeats = set(session.execute(select(Article.id).where(
+        Article.id.in_(candidates), Article.cluster_id.in_(sent_clusters))).scalars()) if sent_clusters else set()
+    return (sent & set(candidates)) | repeats
 
 
 def _summarize_failures(problems) -> list[FailedInput]:
@@ -199,7 +208,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             if existing is not None:
                 digest_ids.append(existing.id)
                 continue
-            skip = set() if resend else _already_sent(s, sub.email, run_key)
+            skip = set() if resend else _already_sent(s, sub.email, run_key, article_ids)
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
             groups = select_items(items, sub, topic_order)
             if not groups:
