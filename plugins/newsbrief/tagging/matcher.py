@@ -84,15 +84,14 @@ def _blocked(unit: _Unit, topic: Topic) -> set[int]:
     return blocked
 
 
-def _has_context(unit: _Unit, topic: Topic) -> bool:
-    taken = _blocked(unit, topic)
-    return any(not taken.intersection(range(i, i + len(phrase)))
+def _has_context(unit: _Unit, topic: Topic, blocked: set[int]) -> bool:
+    return any(not blocked.intersection(range(i, i + len(phrase)))
                for phrase in topic.context for i in unit.find(phrase))
 
 
-def _matches(unit: _Unit, topic: Topic, has_context: bool) -> list[tuple[str, float, bool]]:
+def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int]) -> list[tuple[str, float, bool]]:
     """(term, weight, strong) for each non-overlapping match in one sentence, strongest and longest first."""
-    taken = _blocked(unit, topic)
+    taken = set(blocked)
     candidates: list[tuple[float, int, int, Term]] = []
     for term in topic.terms:
         if term.needs_context and not has_context:
@@ -102,7 +101,7 @@ def _matches(unit: _Unit, topic: Topic, has_context: bool) -> list[tuple[str, fl
                 idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
                 if idx:
                     candidates.append((term.weight, len(idx), idx[0], term))
-        else:
+        elif term.stems[0] in unit.at:
             candidates.extend((term.weight, len(term.stems), i, term) for i in unit.find(term.stems))
     out = []
     for weight, length, start, term in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
@@ -121,12 +120,14 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
     total = 0.0
     in_lead = False
     strong_sentences = 0
-    context = [_has_context(u, topic) for u in units] if topic.context else [False] * len(units)
+    blocked = [_blocked(u, topic) for u in units]
+    context = ([_has_context(u, topic, b) for u, b in zip(units, blocked, strict=True)] if topic.context
+               else [False] * len(units))
     window = topic.context_window
     for index, unit in enumerate(units):
         weights = []
         near = any(context[max(0, index - window):index + window + 1])
-        matches = _matches(unit, topic, near)
+        matches = _matches(unit, topic, near, blocked[index])
         strong_sentences += any(strong for _, _, strong in matches)
         for text, weight, _ in matches:
             seen[text] += 1
