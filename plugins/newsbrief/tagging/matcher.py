@@ -3,10 +3,11 @@
 A tag is evidence, not a guess. Each sentence adds its matched terms' weights (1, 1/2, 1/3... for
 a second and third match in the same sentence, and for a term already seen earlier, so a list or
 a repeated word cannot carry a topic), capped, times the weight of where it stands (title > lead
-and section headings > body). Context-bound words ("strike") count only when a context word
-("missile") shares their sentence; exclusions ("trade union") blank their words out. The sum is
-divided by sqrt(sentences / length_ref), so a passing mention in a long feature scores lower than
-the same mention in a short brief. With needs_lead, a topic that is neither in the title, the lead
+and section headings > body). Context-bound words ("strike", "insurgency") count only when a context
+word ("missile") shares their sentence or, with a context_window, a neighbouring one, so a metaphor
+("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
+context. The sum is divided by sqrt(sentences / length_ref), so a passing mention in a long feature
+scores lower than the same mention in a short brief. With needs_lead, a topic that is neither in the title, the lead
 or a heading nor raised in two sentences with strong words is background and scores 0.
 """
 
