@@ -7,8 +7,9 @@ and section headings > body). Context-bound words ("strike", "insurgency") count
 word ("missile") shares their sentence or, with a context_window, a neighbouring one, so a metaphor
 ("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
 context. The sum is divided by sqrt(sentences / length_ref), so a passing mention in a long feature
-scores lower than the same mention in a short brief. With needs_lead, a topic that is neither in the title, the lead
-or a heading nor raised in two sentences with strong words is background and scores 0.
+scores lower than the same mention in a short brief. With needs_lead, a topic that is neither in
+the title, the lead or a heading nor raised in two sentences with strong words is background and
+scores 0.
 """
 
 from __future__ import annotations
