@@ -200,3 +200,30 @@ def test_wire_header_glued_to_the_lede_is_dropped(algorithm):
     summary = summarize(dressed, title=title, ratio=1.0, algorithm=algorithm)
     assert summary == summarize(body, title=title, ratio=1.0, algorithm=algorithm)
     assert summarize(dressed, title=title, sentences=3, algorithm="lead")[0] == lines[0]
+
+
+def test_a_digest_keeps_the_sentence_that_sets_up_the_story_over_a_late_recap():
+    """A closing sentence that repeats every key term is central but says nothing new; the sentence
+    that introduces what the article goes on to discuss belongs in a 3-sentence digest."""
+    recap = ("Critics of the council and the budget said the electric buses, the tram line and the airport "
+             "stops had been agreed without the residents, the businesses or the cyclists.")
+    text = "\n".join([
+        "The city council approved a new transport budget on Monday after a six-hour debate.",
+        "The plan adds 40 electric buses and extends the tram line to the airport by 2027.",
+        "Council leader Maria Lopez said the vote was the most important of her term.",
+        "The electric buses will replace diesel vehicles on the busiest routes.",
+        "Each electric bus costs about 500,000 euros, the council said.",
+        "The tram extension to the airport will add six stops.",
+        "Work on the tram line is due to start next spring.",
+        "Airport passengers now rely on a shuttle that runs every half hour.",
+        "Opposition members said the plan ignored cyclists.",
+        "They proposed a separate fund for bike lanes, which was rejected.",
+        "Local businesses near the new tram stops welcomed the decision.",
+        "A shop owner said footfall would rise once the tram reaches the airport.",
+        "The budget is funded partly by a regional grant.",
+        "Residents can comment on the routes until the end of March.",
+        recap,
+    ])
+    summary = summarize(text, title="Council approves transport budget", sentences=3)
+    assert recap not in summary
+    assert "The plan adds 40 electric buses and extends the tram line to the airport by 2027." in summary

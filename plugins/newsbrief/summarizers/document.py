@@ -44,6 +44,7 @@ class Article:
 def prepare(text: str, title: str | None = None) -> Article:
     title = (title or "").strip()
     title_key = _key(title)
+    title_probe = title_key.split(" ", 1)[0]
     sentences: list[str] = []
     paragraphs: list[int] = []
     seen: set[str] = set()
@@ -58,7 +59,8 @@ def prepare(text: str, title: str | None = None) -> Article:
             continue
         for sentence in split:
             key = " ".join(sentence.casefold().split())
-            if not key or key in seen or is_boilerplate(sentence) or (title_key and _key(sentence) == title_key):
+            repeats_title = title_key and title_probe in key and _key(sentence) == title_key
+            if not key or key in seen or is_boilerplate(sentence) or repeats_title:
                 continue
             seen.add(key)
             sentences.append(sentence)
