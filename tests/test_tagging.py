@@ -55,6 +55,10 @@ def refused(path) -> ConfigError:
     return info.value
 
 
+
+def tag_ids(taxonomy, title, text):
+    return [h.tag for h in tag_article(title, text, taxonomy)]
+
 def test_default_taxonomy_loads_with_the_topics_subscribers_use(taxonomy):
     assert taxonomy.path == DEFAULT_TAXONOMY_PATH
     ids = taxonomy.ids
@@ -145,60 +149,48 @@ def test_real_reuters_trade_articles_get_the_trade_tag(taxonomy):
 
 
 def test_ambiguous_words_do_not_trigger_on_their_everyday_meaning(taxonomy):
-    def tags(title, text):
-        return [h.tag for h in tag_article(title, text, taxonomy)]
-
-    assert "tariffs" not in tags("Trade union calls for pay rise",
+    assert "tariffs" not in tag_ids(taxonomy, "Trade union calls for pay rise",
                                  "The trade union said members would vote on the offer. Trade unions want a "
                                  "better deal for nurses. The union leader spoke to traders at the market.")
-    assert "conflict" not in tags("Arsenal attack too strong for Villa",
+    assert "conflict" not in tag_ids(taxonomy, "Arsenal attack too strong for Villa",
                                   "Arsenal's attack tore Villa apart and Saka shot twice into the top corner. "
                                   "The striker hit the post before half-time in a league game.")
-    assert "elections" not in tags("Team selection announced",
+    assert "elections" not in tag_ids(taxonomy, "Team selection announced",
                                    "The coach announced the selection for Saturday. The board elected a new chair.")
-    assert tags("Defendants shared a cell before the court's recess",
+    assert tag_ids(taxonomy, "Defendants shared a cell before the court's recess",
                 "The three defendants shared a cell for a quarter of the year. The judge called a recess while "
                 "lawyers defended the primary school teacher.") == []
-    assert "conflict" in tags("Drone strike hits army base",
+    assert "conflict" in tag_ids(taxonomy, "Drone strike hits army base",
                               "A drone strike killed soldiers at an army base, the military said.")
 
 
 def test_war_words_used_as_metaphors_do_not_tag_conflict(taxonomy):
-    def tags(title, text):
-        return [h.tag for h in tag_article(title, text, taxonomy)]
-
-    assert "conflict" not in tags(
-        "Prime minister faces backbench insurgency over welfare cuts",
+    assert "conflict" not in tag_ids(
+        taxonomy, "Prime minister faces backbench insurgency over welfare cuts",
         "Labour MPs have launched an insurgency against the prime minister's welfare reforms. More than 100 "
         "backbenchers signed an amendment to block the bill. Party whips are fighting to win over the rebels "
         "before next week's vote, in what one minister called a battle for the soul of the party.")
-    assert "conflict" in tags(
-        "Insurgency spreads in the north",
+    assert "conflict" in tag_ids(
+        taxonomy, "Insurgency spreads in the north",
         "Insurgents attacked an army post overnight, killing six soldiers, the military said. "
         "The insurgency has displaced thousands of villagers since March.")
 
 
 def test_a_crime_kidnapping_is_not_humanitarian_but_a_mass_abduction_by_gunmen_is(taxonomy):
-    def tags(title, text):
-        return [h.tag for h in tag_article(title, text, taxonomy)]
-
-    assert "humanitarian" not in tags(
-        "Man jailed for kidnap and rape of teenager",
+    assert "humanitarian" not in tag_ids(
+        taxonomy, "Man jailed for kidnap and rape of teenager",
         "A man who abducted a 15-year-old girl and raped her has been jailed for 18 years. The court heard he "
         "kidnapped her outside a bus station. Police praised the victim's courage.")
-    assert "humanitarian" in tags(
-        "Gunmen abduct dozens of students in northwest Nigeria",
+    assert "humanitarian" in tag_ids(
+        taxonomy, "Gunmen abduct dozens of students in northwest Nigeria",
         "Gunmen abducted at least 40 students from a boarding school on Friday, police said. Armed bandits "
         "have kidnapped hundreds of pupils for ransom in the region since 2020.")
 
 
 def test_a_clear_headline_tags_a_feed_item_of_one_line(taxonomy):
-    def tags(title, text):
-        return [h.tag for h in tag_article(title, text, taxonomy)]
-
-    assert "ceasefire" in tags("Israel and Hamas agree Gaza ceasefire", "Mediators announced the deal on Tuesday.")
-    assert "sport" in tags("Swimmer breaks 200m freestyle world record", "She won by two body lengths.")
-    assert tags("Council approves new library opening hours", "The change starts in March.") == []
+    assert "ceasefire" in tag_ids(taxonomy, "Israel and Hamas agree Gaza ceasefire", "Mediators announced the deal on Tuesday.")
+    assert "sport" in tag_ids(taxonomy, "Swimmer breaks 200m freestyle world record", "She won by two body lengths.")
+    assert tag_ids(taxonomy, "Council approves new library opening hours", "The change starts in March.") == []
 
 
 def test_a_ministry_quoted_about_an_attack_is_conflict_not_defence_or_diplomacy(taxonomy):
