@@ -55,9 +55,9 @@ def refused(path) -> ConfigError:
     return info.value
 
 
-
 def tag_ids(taxonomy, title, text):
     return [h.tag for h in tag_article(title, text, taxonomy)]
+
 
 def test_default_taxonomy_loads_with_the_topics_subscribers_use(taxonomy):
     assert taxonomy.path == DEFAULT_TAXONOMY_PATH
