@@ -80,27 +80,22 @@ def terms(text: str) -> list[str]:
     return [t for t in map(TERMS.__getitem__, _separate(text).split()) if t]
 
 
-class _Vocabulary(dict):
-    """Term -> column, numbering new terms in order of first appearance (so results never depend on
-    anything but the article); lookups stay in C, which matters at a few hundred words per article."""
-
-    def __missing__(self, word: str) -> int:
-        self[word] = column = len(self)
-        return column
-
-
 def tfidf(sentences: tuple[str, ...], title: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unit-length TF-IDF rows for the sentences and the title (IDF over this article's sentences),
-    and the number of content words of each sentence."""
-    vocab = _Vocabulary()
-    cols: list[int] = []
+    and the number of content words of each sentence. Columns follow first appearance (so results
+    depend on nothing but the article), numbered in C by dict.fromkeys rather than a Python
+    `__missing__` per new term."""
+    stems: list[str] = []
     lengths: list[int] = []
     for line in _separate("\n".join(sentences)).split("\n"):
-        before = len(cols)
-        cols += map(vocab.__getitem__, filter(None, map(TERMS.__getitem__, line.split())))
-        lengths.append(len(cols) - before)
+        before = len(stems)
+        stems += filter(None, map(TERMS.__getitem__, line.split()))
+        lengths.append(len(stems) - before)
+    first_seen = dict.fromkeys(stems)
+    vocab = dict(zip(first_seen, range(len(first_seen)), strict=True))
     n, size = len(sentences), max(len(vocab), 1)
-    cells = np.repeat(np.arange(n) * size, lengths) + np.array(cols, dtype=np.intp)
+    cols = np.fromiter(map(vocab.__getitem__, stems), np.intp, len(stems))
+    cells = np.repeat(np.arange(n) * size, lengths) + cols
     counts = np.bincount(cells, minlength=n * size).reshape(n, size).astype(float)
     idf = np.log((n + 1) / (np.count_nonzero(counts, axis=0) + 1)) + 1
     title_cols = [vocab[t] for t in terms(title) if t in vocab]
