@@ -15,6 +15,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "smtp_default"
+DEFAULT_SENDER = "newsbrief@localhost"  # when the connection names no from_email
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def smtp_target(conn_id: str = SMTP_CONN_ID) -> SmtpTarget | None:
         return None
     extra = conn.extra_dejson or {}
     return SmtpTarget(conn_id=conn_id, host=conn.host or "", port=conn.port,
-                      from_email=extra.get("from_email") or "newsbrief@localhost")
+                      from_email=extra.get("from_email") or DEFAULT_SENDER)
 
 
 class SmtpUnavailable(Exception):

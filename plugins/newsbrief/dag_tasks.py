@@ -103,10 +103,8 @@ def _algorithm(params) -> tuple[str, int]:
 @task
 def ingest_seeds() -> list[int]:
     """Read new seed files (config is checked first, so a typo fails the run before any work)."""
-    _config()
-    context = get_current_context()
-    params = context["params"]
-    settings = load_settings()
+    settings, _, _ = _config()
+    params = get_current_context()["params"]
     result = pipeline.ingest_seed_files(open_store(settings.store_url), settings, _run_key(),
                                         patterns=params.get("seeds") or "*", force=bool(params.get("force")))
     log.info("%d seed articles for this run; %d already processed; %d files refused",

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from newsbrief.airflow_glue import SmtpTarget, SmtpUnavailable, smtp_session, smtp_target
+from newsbrief.airflow_glue import DEFAULT_SENDER, SmtpTarget, SmtpUnavailable, smtp_session, smtp_target
 from newsbrief.errors import ConfigError
 from newsbrief.store import Delivery, Digest, Store
 
@@ -153,7 +153,7 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
                     continue
                 report.failed[digest.recipient] = "another worker is still sending this digest"
                 continue
-            sender = target.from_email if target else "newsbrief@localhost"
+            sender = target.from_email if target else DEFAULT_SENDER
             msg = build_message(digest, sender)
             try:
                 if target is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, or_, select
 
+from newsbrief.airflow_glue import DEFAULT_SENDER
 from newsbrief.delivery import (
     SENT,
     DeliveryReport,
@@ -236,7 +237,7 @@ def deliver(store: Store, settings: Settings, digest_ids: list[int], *, dry_run:
         preview_dir = Path(settings.outbox_dir) / "dry-run"
         with store.session() as s:
             for digest in s.execute(select(Digest).where(Digest.id.in_(digest_ids))).scalars():
-                path = write_outbox(preview_dir, digest, build_message(digest, "newsbrief@localhost"))
+                path = write_outbox(preview_dir, digest, build_message(digest, DEFAULT_SENDER))
                 report.locations.append(str(path))
         return report
     target = choose_channel(settings.delivery)
