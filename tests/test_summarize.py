@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -227,3 +231,19 @@ def test_a_digest_keeps_the_sentence_that_sets_up_the_story_over_a_late_recap():
     summary = summarize(text, title="Council approves transport budget", sentences=3)
     assert recap not in summary
     assert "The plan adds 40 electric buses and extends the tram line to the airport by 2027." in summary
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_summary_does_not_depend_on_the_process_hash_seed(algorithm):
+    """Python salts str hashes per process: a summarizer iterating a set would differ from run to run."""
+    articles = [(title, body) for title, body, _ in bbc_articles(limit=40)]
+    script = ("import json, sys\nfrom newsbrief.summarize import summarize\n"
+              "arts = json.load(sys.stdin)\n"
+              f"print(json.dumps([summarize(b, title=t, sentences=3, algorithm={algorithm!r}) for t, b in arts]))")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run([sys.executable, "-c", script], input=json.dumps(articles), env=env,
+                             capture_output=True, text=True, check=True)
+        outputs.add(run.stdout)
+    assert len(outputs) == 1

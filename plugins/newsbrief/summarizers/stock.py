@@ -27,7 +27,14 @@ def _classes() -> dict:
     from sumy.summarizers.sum_basic import SumBasicSummarizer
     from sumy.summarizers.text_rank import TextRankSummarizer
 
-    return {"lexrank": LexRankSummarizer, "lsa": LsaSummarizer, "textrank": TextRankSummarizer,
+    class SortedLsaSummarizer(LsaSummarizer):
+        """sumy's LSA numbers its terms in frozenset (string-hash) order, so the SVD, and with it the
+        summary, changed with PYTHONHASHSEED from one process to the next. Same terms, sorted."""
+
+        def _create_dictionary(self, document):
+            return {w: i for i, w in enumerate(sorted(super()._create_dictionary(document)))}
+
+    return {"lexrank": LexRankSummarizer, "lsa": SortedLsaSummarizer, "textrank": TextRankSummarizer,
             "luhn": LuhnSummarizer, "edmundson": EdmundsonSummarizer, "kl": KLSummarizer,
             "sumbasic": SumBasicSummarizer}
 
