@@ -1,20 +1,22 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit] [--dev-only]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit] [--development]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
 never copied (Reuters-21578 is research-only, the feeds carry no licence).
-Quality: precision, recall and F1 per tag, micro- and macro-averaged, on the dev split (the only
-articles the rules in config/topics.yaml were tuned on) and on the held-out test split.
+Quality: precision, recall and F1 per tag, micro- and macro-averaged, on the development splits
+(`dev` and `test`: the articles the rules in config/topics.yaml were written and tuned on; `test` was
+held out in the first round and retired when `holdout` was drawn, see bench/data/LABELLING.md) and on
+the held-out split `holdout`, which no rule was tuned on.
 Speed: articles per second over all labelled articles, text already loaded.
-Writes bench/results/tags.json with the git commit. --errors lists the dev split's false positives
-and negatives with their evidence; the test split's are never printed, so it stays unseen.
+Writes bench/results/tags.json with the git commit. --errors lists the development articles' false
+positives and negatives with their evidence; the holdout's are never printed, so it stays unseen.
 --reuters also scores the tariffs tag against Reuters-21578's own `trade` topic on all 7,775
 training articles that have topics (a second, independent labelling; takes a few minutes).
---fit prints per-topic thresholds fitted on the dev split (bootstrap: the best, the plateau near it and
-its middle) and stops. --dev-only scores the dev
-split alone and writes nothing, so rules can be reworked without seeing the test totals each run.
+--fit prints per-topic thresholds fitted on the development articles (bootstrap: the best, the plateau
+near it and its middle) and stops. --development scores the development articles alone and writes
+nothing, so rules can be reworked without seeing the holdout totals each run.
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
@@ -50,8 +52,12 @@ _TAG = re.compile(r"<[^>]+>")
 _REUTERS_LINK = re.compile(r'\[USN:\S+ TEXT:"(.*?)"\]')
 
 
+DEVELOPMENT = ("dev", "test")
+
+
 def split_of(source: str) -> str:
-    """dev or test, fixed by a hash of the reference alone (decided before any rule was written)."""
+    """dev or test for the first round's articles, fixed by a hash of the reference alone (decided before
+    any rule was written). Articles drawn later all go to `holdout` (see LABELLING.md)."""
     return "test" if int(hashlib.sha1(source.encode("utf-8")).hexdigest()[:8], 16) % 2 else "dev"
 
 
@@ -262,24 +268,26 @@ def git_commit() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--errors", action="store_true", help="list the dev split's wrong tags with evidence")
+    parser.add_argument("--errors", action="store_true",
+                        help="list the development articles' wrong tags with evidence (never the holdout's)")
     parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
     parser.add_argument("--reuters", action="store_true",
                         help="also score the tariffs tag against Reuters-21578's `trade` topic (all training articles)")
-    parser.add_argument("--dev-only", action="store_true",
-                        help="score the dev split only (no test totals, no results file): for rule work")
+    parser.add_argument("--development", action="store_true",
+                        help="score the development articles only (no holdout totals, no results file): for rule work")
     parser.add_argument("--fit", action="store_true",
-                        help="print per-topic thresholds fitted on the dev split (bootstrap) and stop")
+                        help="print per-topic thresholds fitted on the development articles (bootstrap) and stop")
     args = parser.parse_args(argv)
 
     taxonomy = load_taxonomy()
     tags = taxonomy.ids
     articles = load_labelled()
-    if args.dev_only:
-        articles = [a for a in articles if a["split"] == "dev"]
+    if args.development or args.fit:
+        articles = [a for a in articles if a["split"] in DEVELOPMENT]
     if args.fit:
-        fitted = fit_thresholds([a for a in articles if a["split"] == "dev"], taxonomy)
-        print("threshold per topic: now, best on dev (bootstrap mean F1), plateau within 0.02 of it, its middle")
+        fitted = fit_thresholds(articles, taxonomy)
+        print("threshold per topic: now, best on development articles (bootstrap mean F1), plateau within 0.02 "
+              "of it, its middle")
         for topic in taxonomy.topics:
             f = fitted[topic.id]
             print(f"{topic.id:<15} now {topic.threshold:>5}  best {f['best']:>5} (F1 {f['f1']:.3f})  "
@@ -292,15 +300,18 @@ def main(argv: list[str] | None = None) -> int:
     predicted = {src: [h.tag for h in hs] for src, hs in hits.items()}
 
     results = {}
-    for split in ("dev",) if args.dev_only else ("dev", "test", "all"):
-        part = [a for a in articles if split == "all" or a["split"] == split]
+    parts = {"dev": ("dev",), "test": ("test",), "development": DEVELOPMENT}
+    if not args.development:
+        parts |= {"holdout": ("holdout",), "all": (*DEVELOPMENT, "holdout")}
+    for split, members in parts.items():
+        part = [a for a in articles if a["split"] in members]
         results[split] = evaluate(part, predicted, tags)
         print_table(split, results[split])
     by_source = {}
     for a in articles:
         by_source.setdefault(a["selection"], []).append(a)
     results["by_selection"] = {k: evaluate(v, predicted, tags)["micro"] for k, v in sorted(by_source.items())}
-    print(f"\nmicro-F1 by how the articles were selected ({'dev' if args.dev_only else 'all splits'}):")
+    print(f"\nmicro-F1 by how the articles were selected ({'development' if args.development else 'all splits'}):")
     for k, m in results["by_selection"].items():
         print(f"  {k:<18} {m['support']:>4} gold tags  P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}")
 
@@ -325,9 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"(tp {reuters['tp']}, fp {reuters['fp']}, fn {reuters['fn']})")
 
     if args.errors:
-        print_errors([a for a in articles if a["split"] == "dev"], hits)
+        print_errors([a for a in articles if a["split"] in DEVELOPMENT], hits)
 
-    if args.dev_only:
+    if args.development:
         return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"commit": git_commit(), "python": platform.python_version(), "taxonomy": str(taxonomy.path),

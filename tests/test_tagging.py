@@ -267,6 +267,34 @@ def test_strong_context_bound_words_count_with_context_in_the_next_sentence(tmp_
     assert hits[0].evidence == ["The insurgency spread north."]
 
 
+YIELDING = """\
+    defaults:
+      threshold: 3
+    topics:
+      - id: economy
+        label: Economy
+        strong: [economic pressure, economy]
+        yields_to: [sanctions]
+      - id: sanctions
+        label: Sanctions
+        strong: [sanctions, asset freeze]
+"""
+
+
+def test_a_topic_gives_way_to_the_topic_it_yields_to_when_that_one_is_stronger(tmp_path):
+    taxonomy = load_taxonomy(write(tmp_path, YIELDING))
+    story = "The new sanctions and an asset freeze add economic pressure on Tehran."
+    assert tag_ids(taxonomy, "US sanctions hit Iran", story) == ["sanctions"]
+    both = "The economy shrank. Sanctions were renewed."
+    assert sorted(tag_ids(taxonomy, "Economy shrinks under economic pressure", both)) == ["economy", "sanctions"]
+
+
+def test_yields_to_an_unknown_topic_is_refused_with_its_line(tmp_path):
+    error = refused(write(tmp_path, YIELDING.replace("yields_to: [sanctions]", "yields_to: [sanction]")))
+    assert error.line == 7
+    assert "'sanction'" in error.message and "sanctions" in (error.fix or "")
+
+
 def test_a_word_listed_both_as_context_bound_and_as_its_own_context_is_refused(tmp_path):
     path = write(tmp_path, """\
         topics:

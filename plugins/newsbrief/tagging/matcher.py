@@ -10,6 +10,9 @@ context. The sum is divided by sqrt(sentences / length_ref), so a passing mentio
 scores lower than the same mention in a short brief. With needs_lead, a topic that is neither in
 the title, the lead or a heading nor raised in two sentences with strong words is background and
 scores 0.
+A topic that yields_to another is dropped when that topic is tagged too and clears its own threshold
+by a wider margin (score / threshold): a sanctions story about "economic pressure" on a country is
+a sanctions story, not an economy story, and trade talks are trade policy, not diplomacy.
 """
 
 from __future__ import annotations
@@ -157,12 +160,15 @@ def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int 
     """Tags whose score reaches their threshold, best first, each with up to max_evidence sentences."""
     units, norm = _prepare(title, text, taxonomy)
     cap = taxonomy.scoring.sentence_cap
-    hits = []
+    hits, margin = [], {}
     for topic in taxonomy.topics:
         score, evidence = _score_topic(units, topic, norm, cap, max_evidence)
         if score >= topic.threshold:
             hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
-    return sorted(hits, key=lambda h: (-h.score, h.tag))
+            margin[topic.id] = score / topic.threshold
+    yields = {t.id: t.yields_to for t in taxonomy.topics}
+    kept = [h for h in hits if not any(margin.get(other, 0.0) > margin[h.tag] for other in yields[h.tag])]
+    return sorted(kept, key=lambda h: (-h.score, h.tag))
 
 
 def score_article(title: str, text: str, taxonomy: Taxonomy) -> dict[str, float]:

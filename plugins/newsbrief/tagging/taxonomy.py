@@ -23,7 +23,7 @@ _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight",
                  "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
-               "patterns", "strong_patterns", "exclude", "exclude_patterns"}
+               "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to"}
 _PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude")
 _PATTERN_LISTS = ("patterns", "strong_patterns", "exclude_patterns")
 
@@ -69,6 +69,7 @@ class Topic:
     description: str | None = None
     needs_lead: bool = False
     context_window: int = 0
+    yields_to: tuple[str, ...] = ()
     line: int | None = field(default=None, compare=False)
 
 
@@ -216,6 +217,7 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         needs_lead=check.boolean(entry, "needs_lead", where, default=scoring.needs_lead),
         context_window=int(check.number(entry, "context_window", where, default=0, minimum=0, maximum=5,
                                         integer=True)),
+        yields_to=tuple(check.strings(entry, "yields_to", where)),
         line=entry.line,
     )
 
@@ -235,4 +237,10 @@ def parse_taxonomy(path: str | Path) -> Taxonomy:
         check.fail(root, "topics", "'topics' is empty", "add at least one topic")
     seen: dict[str, int] = {}
     topics = tuple(_topic(check, entries, i, scoring, seen) for i in range(len(entries)))
+    for i, topic in enumerate(topics):
+        for k, other in enumerate(topic.yields_to):
+            if other not in seen or other == topic.id:
+                check.fail(entries[i]["yields_to"], k,
+                           f"topic '{topic.id}': 'yields_to' names {other!r}, which is not another topic of this file",
+                           f"use one of: {', '.join(t for t in seen if t != topic.id)}")
     return Taxonomy(topics=topics, scoring=scoring, path=path)
