@@ -395,3 +395,15 @@ def test_missing_or_empty_file_is_refused(tmp_path):
     empty = tmp_path / "topics.yaml"
     empty.write_text("", encoding="utf-8")
     assert "empty" in refused(empty).message
+
+
+def test_page_furniture_is_never_evidence(taxonomy):
+    text = ("Follow on Apple or Spotify.\nListen on the Reuters app.\n"
+            "Canada hit back at new U.S. tariffs on steel on Monday, announcing duties on American goods.\n"
+            "The trade dispute between the neighbours has deepened since the spring.\n"
+            "Image caption: Music fans at a film festival in Toronto")
+    hits = tag_article("Canada retaliates against US steel tariffs", text, taxonomy)
+    assert "entertainment" not in [h.tag for h in hits]
+    assert "tariffs" in [h.tag for h in hits]
+    evidence = [e for h in hits for e in h.evidence]
+    assert not any("Spotify" in e or "Reuters app" in e or "Image caption" in e for e in evidence)

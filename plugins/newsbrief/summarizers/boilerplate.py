@@ -39,6 +39,8 @@ _SHORT_START = [
     r"(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
     r"|email us|send us|contact (?:the )?(?:author|us|reporter))\b",
     r"(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
+    r"(?:follow|listen|subscribe|watch)\s+(?:on|in|via|with)\s+(?:the\s+)?(?:apple|spotify|youtube|google podcasts"
+    r"|\S+(?:\s+\S+)?\s+app\b)",
     r"@\w+\s*$",
     r"(?:copyright|©|\(c\))\s",
     r"(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+on)?[:\s]+"

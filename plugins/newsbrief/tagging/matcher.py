@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from newsbrief.sentences import HEADING, segment, split_sentences
+from newsbrief.summarizers.boilerplate import is_boilerplate
 from newsbrief.tagging.taxonomy import Taxonomy, Term, Topic, word_spans
 
 
@@ -66,11 +67,11 @@ def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]
     body = 0
     for block in segment(text or ""):
         if block.kind == HEADING:
-            if block.text != title:
+            if block.text != title and not is_boilerplate(block.text):
                 units.append(_Unit.of(block.text, scoring.heading_weight, lead=True))
             continue
         for sentence in split_sentences(block.text):
-            if body == 0 and sentence == title:
+            if (body == 0 and sentence == title) or is_boilerplate(sentence):
                 continue
             lead = body < scoring.lead_sentences
             units.append(_Unit.of(sentence, scoring.lead_weight if lead else 1.0, lead=lead))
