@@ -10,7 +10,7 @@ import pytest
 from newsbrief.errors import ConfigError
 from newsbrief.seeds import read_seed
 from newsbrief.sentences import split_sentences
-from newsbrief.tagging import DEFAULT_TAXONOMY_PATH, TagHit, load_taxonomy, tag_article
+from newsbrief.tagging import DEFAULT_TAXONOMY_PATH, TagHit, load_taxonomy, score_article, tag_article
 from newsbrief.tagging.taxonomy import word_spans
 from tests.conftest import SEED, SHARED
 
@@ -407,3 +407,24 @@ def test_page_furniture_is_never_evidence(taxonomy):
     assert "tariffs" in [h.tag for h in hits]
     evidence = [e for h in hits for e in h.evidence]
     assert not any("Spotify" in e or "Reuters app" in e or "Image caption" in e for e in evidence)
+
+
+def test_a_topic_only_in_the_body_counts_at_the_background_weight(tmp_path):
+    topics = """\
+        defaults:
+          needs_lead: true
+          background_weight: {weight}
+        topics:
+          - id: ceasefire
+            label: Ceasefire
+            strong: [ceasefire, truce]
+    """
+    title, text = "Markets close higher", ("Shares rose on Monday.\nBanks led the gains.\n"
+                                           "Traders cited the ceasefire.\nThe truce held overnight.")
+    full = score_article(title, text, load_taxonomy(write(tmp_path, topics.format(weight=1))))["ceasefire"]
+    half = score_article(title, text, load_taxonomy(write(tmp_path, topics.format(weight=0.5))))["ceasefire"]
+    assert full > 0 and half == pytest.approx(full / 2, abs=0.002)
+    in_title = load_taxonomy(write(tmp_path, topics.format(weight=0.5)))
+    assert score_article("Ceasefire lifts markets", text, in_title)["ceasefire"] > full
+    error = refused(write(tmp_path, topics.format(weight=1.5)))
+    assert error.line == 3 and "background_weight" in error.message

@@ -7,9 +7,9 @@ and section headings > body). Context-bound words ("strike", "insurgency") count
 word ("missile") shares their sentence or, with a context_window, a neighbouring one, so a metaphor
 ("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
 context. The sum is divided by sqrt(sentences / length_ref), so a passing mention in a long feature
-scores lower than the same mention in a short brief. With needs_lead, a topic that is neither in
-the title, the lead or a heading nor raised in two sentences with strong words is background and
-scores 0.
+scores lower than the same mention in a short brief. A topic that is in neither the title, the lead
+nor a heading is background: with needs_lead it scores 0 unless two sentences raise it with strong
+words, and it counts at background_weight of its score.
 A topic that yields_to another is dropped when that topic is tagged too and clears its own threshold
 by a wider margin (score / threshold): a sanctions story about "economic pressure" on a country is
 a sanctions story, not an economy story, and trade talks are trade policy, not diplomacy.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from newsbrief.sentences import HEADING, segment, split_sentences
 from newsbrief.summarizers.boilerplate import is_boilerplate
-from newsbrief.tagging.taxonomy import Taxonomy, Term, Topic, word_spans
+from newsbrief.tagging.taxonomy import Scoring, Taxonomy, Term, Topic, word_spans
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,9 @@ def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int]) ->
     return out
 
 
-def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
+def _score_topic(units: list[_Unit], topic: Topic, norm: float, scoring: Scoring,
                  max_evidence: int) -> tuple[float, list[str]]:
+    cap, background = scoring.sentence_cap, scoring.background_weight
     seen: dict[str, int] = defaultdict(int)
     per_unit: list[tuple[float, int]] = []
     total = 0.0
@@ -144,8 +145,10 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, cap: float,
             per_unit.append((gained, index))
             total += gained
             in_lead = in_lead or unit.lead
-    if topic.needs_lead and not in_lead and strong_sentences < 2:
-        return 0.0, []
+    if not in_lead:
+        if topic.needs_lead and strong_sentences < 2:
+            return 0.0, []
+        total *= background
     best = sorted(per_unit, key=lambda p: (-p[0], p[1]))[:max_evidence]
     return total / norm, [units[i].text for _, i in best]
 
@@ -160,10 +163,9 @@ def _prepare(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], fl
 def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int = 3) -> list[TagHit]:
     """Tags whose score reaches their threshold, best first, each with up to max_evidence sentences."""
     units, norm = _prepare(title, text, taxonomy)
-    cap = taxonomy.scoring.sentence_cap
     hits, margin = [], {}
     for topic in taxonomy.topics:
-        score, evidence = _score_topic(units, topic, norm, cap, max_evidence)
+        score, evidence = _score_topic(units, topic, norm, taxonomy.scoring, max_evidence)
         if score >= topic.threshold:
             hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
             margin[topic.id] = score / topic.threshold
@@ -175,5 +177,4 @@ def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int 
 def score_article(title: str, text: str, taxonomy: Taxonomy) -> dict[str, float]:
     """Every topic's score, thresholds ignored: what the benchmark and threshold tuning look at."""
     units, norm = _prepare(title, text, taxonomy)
-    cap = taxonomy.scoring.sentence_cap
-    return {t.id: round(_score_topic(units, t, norm, cap, 0)[0], 3) for t in taxonomy.topics}
+    return {t.id: round(_score_topic(units, t, norm, taxonomy.scoring, 0)[0], 3) for t in taxonomy.topics}

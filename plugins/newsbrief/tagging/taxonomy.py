@@ -20,7 +20,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 _ROOT_KEYS = {"version", "defaults", "topics"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
-                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead"}
+                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead", "background_weight"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
                "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to"}
@@ -42,6 +42,7 @@ class Scoring:
     length_ref: float = 12.0
     sentence_cap: float = 3.0
     needs_lead: bool = False
+    background_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,8 @@ def _scoring(check: Checker, root: dict) -> Scoring:
         length_ref=_weight(check, node, "length_ref", "defaults", base.length_ref),
         sentence_cap=_weight(check, node, "sentence_cap", "defaults", base.sentence_cap),
         needs_lead=check.boolean(node, "needs_lead", "defaults", default=base.needs_lead),
+        background_weight=float(check.number(node, "background_weight", "defaults", default=base.background_weight,
+                                             minimum=0, maximum=1)),
     )
 
 
