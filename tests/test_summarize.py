@@ -144,6 +144,8 @@ FURNITURE = [
     "Copyright 2005 BBC. All rights reserved.",
     "Follow on Apple or Spotify.",
     "Listen on the Reuters app.",
+    "Scroll down for video.",
+    "Last updated at 4:53 PM on 12th November 2011 .",
 ]
 
 
@@ -153,7 +155,7 @@ def test_bylines_captions_and_read_more_never_reach_a_summary(algorithm):
     lines = [line for line in body.split("\n") if line.strip()]
     dressed = "\n".join([FURNITURE[0], FURNITURE[6], lines[0], FURNITURE[1], *lines[1:4], FURNITURE[2],
                          FURNITURE[5], *lines[4:], FURNITURE[3], FURNITURE[4], FURNITURE[7], FURNITURE[8],
-                         FURNITURE[9], FURNITURE[10]])
+                         FURNITURE[9], FURNITURE[10], FURNITURE[11], FURNITURE[12]])
     for summary in (summarize(dressed, title=title, ratio=1.0, algorithm=algorithm),
                     summarize(dressed, title=title, sentences=len(reference), algorithm=algorithm)):
         for line in FURNITURE:
@@ -167,8 +169,9 @@ def test_real_sentences_that_look_like_furniture_are_kept():
             "More than 300 people attended the meeting in Leeds.\n"
             "Published figures show 2004 was a record year for exports.\n"
             "The firm told Reuters it would appeal.\n"
-            "Follow-on orders from Apple rose 5% in the quarter.")
-    assert len(summarize(text, ratio=1.0)) == 5
+            "Follow-on orders from Apple rose 5% in the quarter.\n"
+            "Posted at the border, the soldiers waited for orders.")
+    assert len(summarize(text, ratio=1.0)) == 6
 
 
 def test_default_beats_lead_and_textrank_on_the_bbc_sample():
@@ -251,3 +254,18 @@ def test_summary_does_not_depend_on_the_process_hash_seed(algorithm):
                              capture_output=True, text=True, check=True)
         outputs.add(run.stdout)
     assert len(outputs) == 1
+
+
+@pytest.mark.parametrize("dateline", ["LONDON, England (CNN) -- ", "(CNN)", "WASHINGTON, Aug 21 (Reuters) - ",
+                                      "NEW YORK (AP) — "])
+def test_a_wire_dateline_is_cut_from_the_lede_and_the_lede_kept(dateline):
+    title, body, reference = bbc_articles(limit=1)[0]
+    lines = [line for line in body.split("\n") if line.strip()]
+    summary = summarize("\n".join([dateline + lines[0], *lines[1:]]), title=title, sentences=3)
+    assert summary[0] == body_sentences(lines[0])[0]
+    assert not any("(CNN)" in s or "(Reuters)" in s or "(AP)" in s for s in summary)
+
+
+def test_a_sentence_that_only_mentions_an_agency_is_left_whole():
+    text = "The (CNN) report said the figures were wrong.\nOfficials disputed the account on Monday."
+    assert summarize(text, sentences=1) == ["The (CNN) report said the figures were wrong."]

@@ -43,10 +43,12 @@ _SHORT_START = [
     r"|\S+(?:\s+\S+)?\s+app\b)",
     r"@\w+\s*$",
     r"(?:copyright|©|\(c\))\s",
-    r"(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+on)?[:\s]+"
+    r"(?:published|updated|posted|last (?:updated|modified)|first published)(?:\s+(?:on|at))?[:\s]+"
     r"(?:\d|(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\w+ ago\b)",
     r"\S+@\S+\.\w+$",
     r"(?:continue reading|keep reading|back to top|print this|comments?\s*\(\d+\)|\d+\s+comments?)",
+    r"(?:scroll down|(?:watch|see|play) (?:the )?video\b|video (?:courtesy|source|provided)|follow\s+@"
+    r"|(?:sorry,? )?we are (?:not currently|no longer) accepting comments)",
 ]
 
 

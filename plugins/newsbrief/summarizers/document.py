@@ -3,7 +3,7 @@
 Cleaning happens once, here, so that every algorithm obeys the same guarantees: headings are
 structure, not sentences; a first line or sentence repeating the title is not a candidate (the digest
 already shows the title); furniture (bylines,
-captions, "Read more") is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted
+captions, "Read more", a wire dateline before the lede) is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted
 twice) is a candidate only once.
 """
 
@@ -16,6 +16,17 @@ from newsbrief.sentences import PARAGRAPH, segment, split_line
 from newsbrief.summarizers.boilerplate import is_boilerplate
 
 _KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
+_DATELINE_RE = re.compile(
+    r"(?:(?:[A-Z][\w.'’/-]*|\d{1,2}),?\s+){0,6}"
+    r"\((?:CNN(?: Business| Money)?|AP|Reuters|AFP|UPI|dpa|AAP|Xinhua|EFE|ANSA|PA|IANS|PTI)\)\s*(?:--|[-—–:])?\s*"
+    r"(?=[A-Z\d\"“‘'])")
+
+
+def strip_dateline(sentence: str) -> str:
+    """'LONDON, England (CNN) -- Plans to...' becomes 'Plans to...': the dateline is furniture, the rest
+    is the lede."""
+    match = _DATELINE_RE.match(sentence)
+    return sentence[match.end():] if match and len(sentence) - match.end() > 20 else sentence
 
 
 def _key(text: str) -> str:
@@ -58,6 +69,8 @@ def prepare(text: str, title: str | None = None) -> Article:
         if len(split) > 1 and is_boilerplate(block.text):
             continue
         for sentence in split:
+            if not sentences:
+                sentence = strip_dateline(sentence)
             key = " ".join(sentence.casefold().split())
             repeats_title = title_key and title_probe in key and _key(sentence) == title_key
             if not key or key in seen or is_boilerplate(sentence) or repeats_title:
