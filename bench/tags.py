@@ -305,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         parts |= {"holdout": ("holdout",), "all": (*DEVELOPMENT, "holdout")}
     for split, members in parts.items():
         part = [a for a in articles if a["split"] in members]
+        if not part:
+            print(f"\n{split}: no labelled articles yet")
+            continue
         results[split] = evaluate(part, predicted, tags)
         print_table(split, results[split])
     by_source = {}
