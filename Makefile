@@ -54,7 +54,7 @@ bench: bench-summaries bench-tags bench-ingest ## All benchmarks (print tables, 
 bench-summaries: install ## ROUGE of each summarizer on real BBC articles and publisher standfirsts; speed
 	$(BIN)/python bench/summaries.py
 
-bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real articles (dev and held-out test)
+bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real articles (development and holdout splits)
 	$(BIN)/python bench/tags.py
 
 bench-ingest: install ## Feeds/s and articles/s for 200 feeds on loopback; dedup and cluster counts on real feeds
