@@ -55,7 +55,7 @@ class Article:
 def prepare(text: str, title: str | None = None) -> Article:
     title = (title or "").strip()
     title_key = _key(title)
-    title_probe = title_key.split(" ", 1)[0]
+    title_probe = max(title_key.split(), key=len, default="")
     sentences: list[str] = []
     paragraphs: list[int] = []
     seen: set[str] = set()
