@@ -2,9 +2,9 @@
 
 Cleaning happens once, here, so that every algorithm obeys the same guarantees: headings are
 structure, not sentences; a first line or sentence repeating the title is not a candidate (the digest
-already shows the title); furniture (bylines,
-captions, "Read more", a wire dateline before the lede) is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted
-twice) is a candidate only once.
+already shows the title); furniture (bylines, captions, "Read more", a wire dateline before the lede)
+is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted twice) is a candidate
+only once.
 """
 
 from __future__ import annotations
