@@ -269,3 +269,13 @@ def test_a_wire_dateline_is_cut_from_the_lede_and_the_lede_kept(dateline):
 def test_a_sentence_that_only_mentions_an_agency_is_left_whole():
     text = "The (CNN) report said the figures were wrong.\nOfficials disputed the account on Monday."
     assert summarize(text, sentences=1) == ["The (CNN) report said the figures were wrong."]
+
+
+@pytest.mark.parametrize("last", ["The pictures were released via Reuters.", "(Photo credit: AP)"])
+def test_an_article_on_one_line_is_summarized_even_if_it_ends_like_a_caption(last):
+    """CNN/DailyMail data and many feeds deliver the whole body as one paragraph."""
+    title, body, reference = bbc_articles(limit=1)[0]
+    lines = [line for line in body.split("\n") if line.strip()]
+    summary = summarize(" ".join([*lines, last]), title=title, sentences=3)
+    assert len(summary) == 3
+    assert summary[0] == body_sentences(lines[0])[0]

@@ -22,6 +22,12 @@ _DATELINE_RE = re.compile(
     r"(?=[A-Z\d\"“‘'])")
 
 
+MAX_FURNITURE_BLOCK = 300
+"""A caption or "Read more" list of several sentences is judged as a whole only up to this length: a whole
+article delivered as one line (CNN/DailyMail data, many feeds) must not be dropped because its last
+sentence ends "via Reuters"."""
+
+
 def strip_dateline(sentence: str) -> str:
     """'LONDON, England (CNN) -- Plans to...' becomes 'Plans to...': the dateline is furniture, the rest
     is the lede."""
@@ -66,7 +72,7 @@ def prepare(text: str, title: str | None = None) -> Article:
         if block.kind != PARAGRAPH:
             continue
         split = split_line(block.text)
-        if len(split) > 1 and is_boilerplate(block.text):
+        if len(split) > 1 and len(block.text) <= MAX_FURNITURE_BLOCK and is_boilerplate(block.text):
             continue
         for sentence in split:
             if not sentences:
