@@ -62,6 +62,7 @@ def prepare(text: str, title: str | None = None) -> Article:
     title = (title or "").strip()
     title_key = _key(title)
     title_probe = max(title_key.split(), key=len, default="")
+    longest_repeat = 2 * len(title_key) + 20
     sentences: list[str] = []
     paragraphs: list[int] = []
     seen: set[str] = set()
@@ -78,7 +79,8 @@ def prepare(text: str, title: str | None = None) -> Article:
             if not sentences:
                 sentence = strip_dateline(sentence)
             key = " ".join(sentence.casefold().split())
-            repeats_title = title_key and title_probe in key and _key(sentence) == title_key
+            repeats_title = (title_key and len(key) <= longest_repeat and title_probe in key
+                             and _key(sentence) == title_key)
             if not key or key in seen or is_boilerplate(sentence) or repeats_title:
                 continue
             seen.add(key)
