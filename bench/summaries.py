@@ -1,6 +1,6 @@
 """Summary quality (ROUGE) and speed of newsbrief's summarizers on the BBC News Summary sample.
 
-Usage (from the repo root):  .venv/bin/python bench/summaries.py [--quick] [--no-speed]
+Usage (from the repo root):  .venv/bin/python bench/summaries.py [--no-speed] [--instructions]
 
 Quality: ROUGE-1/2/L F1 x100 (Google's rouge_score, Porter stemming) against the human-selected
 extractive reference of each of the 100 BBC articles in ../shared/data/bbc-summary-100, asking each
@@ -9,6 +9,9 @@ system for as many sentences as the reference has. Reported overall, per topic, 
 Speed: articles per second over the same articles, repeated so each run lasts ~2 s, in one process
 and in a pool of 2 processes (one BLAS thread each); CPU ms per article; peak Python memory of one
 pass (tracemalloc); and newsbrief's speedup over stock sumy LexRank fed by the same splitter.
+--instructions also counts CPU instructions per article with valgrind's callgrind (a few minutes):
+unlike seconds, the count does not move with other load on the machine, so the speedup it gives can
+be compared across runs and machines.
 Writes bench/results/summaries.json with the git commit.
 """
 
@@ -210,6 +213,31 @@ def speedup(articles: list[dict], ours: str = "newsbrief", rounds: int = 5) -> d
             "ratio_median": round(statistics.median(ratios), 1), "ratios": [round(r, 1) for r in ratios]}
 
 
+def instructions(systems: tuple[str, ...] = ("newsbrief", STOCK_LEXRANK)) -> dict | None:
+    """Instructions per article, from callgrind totals of a 1-pass and a 3-pass run (the difference
+    leaves out start-up and imports)."""
+    import re
+    import shutil
+
+    if not shutil.which("valgrind"):
+        print("\n(instruction count skipped: valgrind not found; install it, e.g. apt-get install valgrind)")
+        return None
+    counts = {}
+    for system in systems:
+        totals = []
+        for passes in (1, 3):
+            run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                                  __file__, "--run-passes", system, str(passes)], capture_output=True, text=True)
+            found = re.search(r"Collected : (\d+)", run.stderr)
+            if run.returncode or not found:
+                print(f"\n(instruction count failed for {system}: {run.stderr.strip()[-300:]})")
+                return None
+            totals.append(int(found.group(1)))
+        counts[system] = (totals[1] - totals[0]) / (2 * len(load_bbc()))
+    ours, stock = counts["newsbrief"], counts[STOCK_LEXRANK]
+    return {"instructions_per_article": {k: round(v) for k, v in counts.items()}, "ratio": round(stock / ours, 1)}
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
@@ -247,8 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-speed", action="store_true", help="quality table only")
     parser.add_argument("--seconds", type=float, default=2.0, help="target duration of each speed run")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per article under valgrind (load-independent speedup)")
+    parser.add_argument("--run-passes", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "summaries.json")
     args = parser.parse_args(argv)
+    if args.run_passes:
+        system, passes = args.run_passes[0], int(args.run_passes[1])
+        articles = load_bbc()
+        for _ in range(passes):
+            _work((system, articles))
+        return 0
     articles = load_bbc()
     systems = ["lead", *[a for a in ALGORITHMS if a not in ("lead", "newsbrief")], "newsbrief"]
     report = {"commit": git_commit(), "python": platform.python_version(), "articles": len(articles),
@@ -271,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{ratio['cpu_ms_per_article'][STOCK_LEXRANK]} ms = {ratio['ratio_median']}x (rounds: "
               f"{ratio['ratios']})")
         report["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.instructions and (counted := instructions()):
+        report["instructions_vs_stock_lexrank"] = counted
+        per = counted["instructions_per_article"]
+        print(f"\nnewsbrief vs stock sumy LexRank, instructions per article (callgrind): {per['newsbrief']:,} vs "
+              f"{per[STOCK_LEXRANK]:,} = {counted['ratio']}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
