@@ -1,6 +1,7 @@
 """Summary quality (ROUGE) and speed of newsbrief's summarizers on the BBC News Summary sample.
 
 Usage (from the repo root):  .venv/bin/python bench/summaries.py [--no-speed] [--instructions]
+                                                                  [--highlights FILE.jsonl]
 
 Quality: ROUGE-1/2/L F1 x100 (Google's rouge_score, Porter stemming) against the human-selected
 extractive reference of each of the 100 BBC articles in ../shared/data/bbc-summary-100, asking each
@@ -9,6 +10,9 @@ system for as many sentences as the reference has. Reported overall, per topic, 
 Speed: articles per second over the same articles, repeated so each run lasts ~2 s, in one process
 and in a pool of 2 processes (one BLAS thread each); CPU ms per article; peak Python memory of one
 pass (tracemalloc); and newsbrief's speedup over stock sumy LexRank fed by the same splitter.
+--highlights scores 3-sentence summaries against CNN/DailyMail-style highlights from a JSONL file
+(none is shipped: the data set's licence is research-only; export the HuggingFace `cnn_dailymail`
+test split, or any news with human highlights, one {"article", "highlights"} object a line).
 --instructions also counts CPU instructions per article with valgrind's callgrind (a few minutes):
 unlike seconds, the count does not move with other load on the machine, so the speedup it gives can
 be compared across runs and machines.
@@ -111,6 +115,31 @@ def load_standfirst(data: Path = AEB, min_words: int = 8) -> list[dict]:
             continue
         articles.append({"id": key[:12], "topic": "news", "number": number, "title": title,
                          "text": row["articleBody"], "reference": [standfirst]})
+    return articles
+
+
+def load_highlights(path: Path) -> list[dict]:
+    """CNN/DailyMail-style articles from a JSONL file, one {"article" or "text", "highlights"} a line
+    (HuggingFace `cnn_dailymail` exports as they are: highlights one per line in a string, or a list;
+    optional "id" and "title"). Exits naming the line of a bad record."""
+    articles = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text = row.get("article", row.get("text"))
+            highlights = row["highlights"]
+            if isinstance(highlights, str):
+                highlights = highlights.split("\n")
+            reference = [h.strip() for h in highlights if h.strip()]
+            if not isinstance(text, str) or not reference:
+                raise ValueError("needs a non-empty article (or text) and highlights")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            sys.exit(f"{path}:{number + 1}: not a highlights record ({exc}); expected "
+                     '{"article": "...", "highlights": "one\\ntwo"} per line')
+        articles.append({"id": row.get("id", str(number)), "number": number, "title": row.get("title"),
+                         "text": text, "reference": reference, "count": 3})
     return articles
 
 
@@ -277,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="target duration of each speed run")
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions per article under valgrind (load-independent speedup)")
+    parser.add_argument("--highlights", type=Path, metavar="JSONL",
+                        help="also score 3-sentence summaries against CNN/DailyMail-style highlights in this file")
     parser.add_argument("--run-passes", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "summaries.json")
     args = parser.parse_args(argv)
@@ -299,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"(og:description), 3 sentences, {len(standfirst)} real news pages (lead-biased)")
     else:
         print(f"\n(standfirst check skipped: {AEB.resolve()} not found)")
+    if args.highlights:
+        news = load_highlights(args.highlights)
+        report["highlights"] = {"dataset": str(args.highlights), "articles": len(news), "sentences": 3,
+                                "quality": quality(news, systems, ())}
+        print_quality(report["highlights"]["quality"], f"ROUGE F1 x100 against the highlights in "
+                      f"{args.highlights.name}, 3 sentences, {len(news)} articles (even/odd = line number)")
     if not args.no_speed:
         report["speed"] = speed(articles, [STOCK_LEXRANK, *systems], args.seconds)
         print_speed(report["speed"])
