@@ -23,10 +23,12 @@ _START = [
     r"(?:photos?|pictures?|images?)\s+(?:courtesy of|by)\s",
     r"(?:reporting|additional reporting|editing|writing|compiled|edited) by\s",
     r"this (?:article|story) (?:was|has been) (?:originally |first )?(?:published|updated|corrected)",
+    r"the (?:opinions|views) expressed (?:in this|here)",
 ]
 _END = [
     r"\((?:photo|picture|image|video|credit)\s*(?:by|credit|:)[^)]*\)\s*$",
     rf"(?:[/©]\s*|\bvia\s+|\bcredit:?\s+|\bphoto:?\s+){_AGENCY}\)?\.?\s*$",
+    r"\bcontributed (?:to )?(?:this|the) (?:report|story|article)\s*\.?\s*$",
 ]
 _BYLINE = (rf"(?i:by|written by|words by|story by)\s+{_NAMES}(?:\s*(?:,|and|&)\s*{_NAMES})*"
            r"\s*(?:[,|•·/–—-]\s*[^.!?]{0,60})?$")
@@ -37,6 +39,7 @@ _SHORT_START = [
     r"(?:\s*[:|»>\-–—]|\s*$)",
     r"(?:advertisement|sponsored|promoted|skip advertisement|story continues below)\b",
     r"(?:sign up|subscribe|join us|follow us|download (?:our|the)|get the app|share this|share on"
+    r"|share your (?:story|stories|photos?|videos?|views?|thoughts|experiences?)"
     r"|email us|send us|contact (?:the )?(?:author|us|reporter))\b",
     r"(?:follow|contact)\s+(?:\S+\s+){0,4}(?:on|at|via)\s+(?:twitter|x|facebook|instagram|linkedin|bluesky|@)",
     r"(?:follow|listen|subscribe|watch)\s+(?:on|in|via|with)\s+(?:the\s+)?(?:apple|spotify|youtube|google podcasts"
@@ -82,11 +85,13 @@ def is_boilerplate(sentence: str) -> bool:
     lower = s.lower()
     if _START_RE.match(s) or "all rights reserved" in lower:
         return True
-    if ("/" in s or "©" in s or "via " in lower or "credit" in lower or "photo" in lower or s.endswith(")")) \
+    if ("/" in s or "©" in s or "via " in lower or "credit" in lower or "photo" in lower or s.endswith(")")
+            or "contributed" in lower) \
             and _END_RE.search(s, max(0, len(s) - 160)):
         return True
     if s.count(" ") >= SHORT_WORDS:
         return False
     if _BYLINE_START_RE.match(s):
         return bool(_BYLINE_RE.match(s)) and not s.rstrip("\"'”’").endswith((".", "!", "?"))
-    return bool(_SHORT_START_RE.match(s)) or "newsletter" in lower
+    return (bool(_SHORT_START_RE.match(s)) or "newsletter" in lower or "click here" in lower
+            or s.rstrip(" .").endswith("»"))
