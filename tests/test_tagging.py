@@ -502,3 +502,10 @@ def test_other_states_mistakes_point_at_their_line(tmp_path, states, line, words
     error = refused(write(tmp_path, text))
     assert error.line == line, str(error)
     assert words in str(error)
+
+
+def test_immigrants_losing_their_status_is_humanitarian_like_migrants(taxonomy):
+    assert "humanitarian" in tag_ids(
+        taxonomy, "Care homes short of staff after crackdown on Haitian immigrants",
+        "Thousands of Haitian immigrants lost their legal status this summer. Group homes in New York say "
+        "they cannot replace them. Families of disabled residents fear the worst.")
