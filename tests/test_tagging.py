@@ -509,3 +509,13 @@ def test_immigrants_losing_their_status_is_humanitarian_like_migrants(taxonomy):
         taxonomy, "Care homes short of staff after crackdown on Haitian immigrants",
         "Thousands of Haitian immigrants lost their legal status this summer. Group homes in New York say "
         "they cannot replace them. Families of disabled residents fear the worst.")
+
+
+def test_an_earthquake_that_strikes_is_not_a_military_strike(taxonomy):
+    assert "conflict" not in tag_ids(
+        taxonomy, "Strong earthquake strikes central Peru, no damage reported",
+        "A magnitude 6.1 earthquake struck central Peru on Thursday, the geological service said. "
+        "Soldiers and rescue teams were sent to check villages near the epicentre.")
+    assert "conflict" in tag_ids(
+        taxonomy, "Missile strikes central Kharkiv, five killed",
+        "A Russian missile struck the city centre on Thursday, killing five civilians, officials said.")
