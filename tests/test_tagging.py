@@ -519,3 +519,28 @@ def test_an_earthquake_that_strikes_is_not_a_military_strike(taxonomy):
     assert "conflict" in tag_ids(
         taxonomy, "Missile strikes central Kharkiv, five killed",
         "A Russian missile struck the city centre on Thursday, killing five civilians, officials said.")
+
+
+def test_a_topic_gives_way_only_to_a_topic_that_is_kept(tmp_path):
+    # economy yields to diplomacy, diplomacy to tariffs: in trade talks diplomacy gives way to
+    # tariffs, and economy then has nothing left to give way to
+    taxonomy = load_taxonomy(write(tmp_path, """\
+        defaults:
+          threshold: 3
+        topics:
+          - id: economy
+            label: Economy
+            strong: [semiconductors]
+            yields_to: [diplomacy]
+          - id: diplomacy
+            label: Diplomacy
+            strong: [talks, envoys]
+            yields_to: [tariffs]
+          - id: tariffs
+            label: Tariffs
+            strong: [tariffs, trade deal, dumping]
+    """))
+    story = "Envoys agreed the trade deal on Monday. It ends dumping and tariffs. It also covers semiconductors."
+    scores = score_article("Trade deal cuts tariffs", story, taxonomy)
+    assert scores["tariffs"] > scores["diplomacy"] > scores["economy"] >= 3
+    assert sorted(tag_ids(taxonomy, "Trade deal cuts tariffs", story)) == ["economy", "tariffs"]

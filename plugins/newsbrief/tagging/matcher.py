@@ -8,13 +8,15 @@ word ("missile") shares their sentence or, with a context_window, a neighbouring
 ("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
 context. State-bound words ("warned", "talks") count only in a sentence naming two different states
 of the taxonomy's gazetteer ("Iran warns U.S.", "Seoul urges Pyongyang"), so one government
-speaking to another is told from a government speaking to its citizens. The sum is divided by sqrt(sentences / length_ref), so a passing mention in a long feature
-scores lower than the same mention in a short brief. A topic that is in neither the title, the lead
+speaking to another is told from a government speaking to its citizens. The sum is divided by
+sqrt(sentences / length_ref), so a passing mention in a long feature scores lower than the same
+mention in a short brief. A topic that is in neither the title, the lead
 nor a heading is background: with needs_lead it scores 0 unless two sentences raise it with strong
 words, and it counts at background_weight of its score.
-A topic that yields_to another is dropped when that topic is tagged too and clears its own threshold
-by a wider margin (score / threshold): a sanctions story about "economic pressure" on a country is
-a sanctions story, not an economy story, and trade talks are trade policy, not diplomacy.
+A topic that yields_to another is dropped when that topic is tagged (and not dropped itself) and
+clears its own threshold by a wider margin (score / threshold): a sanctions story about "economic
+pressure" on a country is a sanctions story, not an economy story, and trade talks are trade
+policy, not diplomacy.
 """
 
 from __future__ import annotations
@@ -184,7 +186,12 @@ def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int 
             hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
             margin[topic.id] = score / topic.threshold
     yields = {t.id: t.yields_to for t in taxonomy.topics}
-    kept = [h for h in hits if not any(margin.get(other, 0.0) > margin[h.tag] for other in yields[h.tag])]
+    # widest margin first, so a topic only gives way to one that is kept itself: economy does not
+    # yield to diplomacy when diplomacy has already given way to tariffs
+    kept: list[TagHit] = []
+    for h in sorted(hits, key=lambda h: -margin[h.tag]):
+        if not any(k.tag in yields[h.tag] and margin[k.tag] > margin[h.tag] for k in kept):
+            kept.append(h)
     return sorted(kept, key=lambda h: (-h.score, h.tag))
 
 
