@@ -428,3 +428,119 @@ def test_a_topic_only_in_the_body_counts_at_the_background_weight(tmp_path):
     assert score_article("Ceasefire lifts markets", text, in_title)["ceasefire"] > full
     error = refused(write(tmp_path, topics.format(weight=1.5)))
     assert error.line == 3 and "background_weight" in error.message
+
+
+def test_one_state_warning_or_urging_another_is_diplomacy(taxonomy):
+    # "A warns/urges B" stories carry little diplomacy vocabulary: the two states named in one
+    # sentence with a relations word are the evidence
+    assert "diplomacy" in tag_ids(
+        taxonomy, "Iran warns U.S. not to intervene in the Gulf",
+        "Iran's parliament speaker said any intervention would make the whole region insecure.")
+    assert "diplomacy" in tag_ids(
+        taxonomy, "Seoul urges Pyongyang to stop 'unnecessary slander'",
+        "The presidential office said on Friday both sides should move forward together for peace.")
+    assert "diplomacy" in tag_ids(taxonomy, "IRAN WARNS U.S. NOT TO INTERVENE IN THE GULF",
+                                  "The speaker of the parliament said so in an interview.")
+
+
+def test_a_relations_word_with_one_state_or_none_is_not_diplomacy(taxonomy):
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Japan warns of record heat as temperatures soar",
+        "The weather agency urged residents to stay indoors and drink water.")
+    # "us" is not the United States, "china" is not China
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Iran's farmers warn us of a poor harvest",
+        "Growers urged buyers of fine china and other goods to plan for higher prices.")
+    # a dateline names where the story was filed, not a party to it
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Drivers warned of fuel shortages",
+        "MOSCOW (Reuters) - Ukrainian refineries warned drivers of longer queues at petrol stations.")
+
+
+def test_states_name_their_state_by_country_demonym_capital_or_seat_of_government(taxonomy):
+    states = taxonomy.states
+    assert states.named("Beijing told Washington") == states.named("China told the United States")
+    assert len(states.named("The Kremlin rejected the Ukrainian proposal")) == 2
+    assert len(states.named("South Sudan and Sudan")) == 2 and len(states.named("North Korean leader")) == 1
+    assert len(states.named("U.S.-China talks")) == 2 and len(states.named("Japan's and Japanese")) == 1
+    assert states.named("tell us about your china and turkey") == frozenset()
+
+
+STATES = """\
+    defaults:
+      threshold: 1
+    topics:
+      - id: relations
+        label: Relations
+        needs_states: [warned]
+    states:
+      - [France, French, Paris]
+      - [Spain, Spanish, Madrid]
+"""
+
+
+def test_needs_states_words_count_only_with_two_states_in_the_sentence(tmp_path):
+    taxonomy = load_taxonomy(write(tmp_path, STATES))
+    assert tag_ids(taxonomy, "", "France warned Spain on Monday.") == ["relations"]
+    assert tag_ids(taxonomy, "", "Paris warned Madrid on Monday.") == ["relations"]
+    assert tag_ids(taxonomy, "", "France warned its farmers. Spain did not.") == []
+    assert tag_ids(taxonomy, "", "The French government warned Paris residents.") == []
+
+
+def test_a_state_name_listed_twice_is_refused_with_its_line(tmp_path):
+    error = refused(write(tmp_path, STATES.replace("[Spain, Spanish, Madrid]", "[Spain, Spanish, Paris]")))
+    assert error.line == 9 and "'Paris' is listed twice (first on line 8)" in error.message
+
+
+@pytest.mark.parametrize("states, line, words", [
+    ("    states:\n      - France\n", 8, "must be a list of names"),
+    ("    states:\n      - [France, '!!']\n", 8, "no words"),
+    ("", 6, "'states:' list"),
+])
+def test_other_states_mistakes_point_at_their_line(tmp_path, states, line, words):
+    text = STATES.split("    states:\n")[0] + states
+    error = refused(write(tmp_path, text))
+    assert error.line == line, str(error)
+    assert words in str(error)
+
+
+def test_immigrants_losing_their_status_is_humanitarian_like_migrants(taxonomy):
+    assert "humanitarian" in tag_ids(
+        taxonomy, "Care homes short of staff after crackdown on Haitian immigrants",
+        "Thousands of Haitian immigrants lost their legal status this summer. Group homes in New York say "
+        "they cannot replace them. Families of disabled residents fear the worst.")
+
+
+def test_an_earthquake_that_strikes_is_not_a_military_strike(taxonomy):
+    assert "conflict" not in tag_ids(
+        taxonomy, "Strong earthquake strikes central Peru, two killed",
+        "The quake struck near the coast on Thursday, killing two people. Soldiers were sent to help "
+        "rescue teams search collapsed homes.")
+    assert "conflict" in tag_ids(
+        taxonomy, "Missile strikes central Kharkiv, five killed",
+        "A Russian missile struck the city centre on Thursday, killing five civilians, officials said.")
+
+
+def test_a_topic_gives_way_only_to_a_topic_that_is_kept(tmp_path):
+    # economy yields to diplomacy, diplomacy to tariffs: in trade talks diplomacy gives way to
+    # tariffs, and economy then has nothing left to give way to
+    taxonomy = load_taxonomy(write(tmp_path, """\
+        defaults:
+          threshold: 3
+        topics:
+          - id: economy
+            label: Economy
+            strong: [semiconductors]
+            yields_to: [diplomacy]
+          - id: diplomacy
+            label: Diplomacy
+            strong: [talks, envoys]
+            yields_to: [tariffs]
+          - id: tariffs
+            label: Tariffs
+            strong: [tariffs, trade deal, dumping]
+    """))
+    story = "Envoys agreed the trade deal on Monday. It ends dumping and tariffs. It also covers semiconductors."
+    scores = score_article("Trade deal cuts tariffs", story, taxonomy)
+    assert scores["tariffs"] > scores["diplomacy"] > scores["economy"] >= 3
+    assert sorted(tag_ids(taxonomy, "Trade deal cuts tariffs", story)) == ["economy", "tariffs"]

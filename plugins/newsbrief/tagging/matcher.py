@@ -6,13 +6,17 @@ a repeated word cannot carry a topic), capped, times the weight of where it stan
 and section headings > body). Context-bound words ("strike", "insurgency") count only when a context
 word ("missile") shares their sentence or, with a context_window, a neighbouring one, so a metaphor
 ("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
-context. The sum is divided by sqrt(sentences / length_ref), so a passing mention in a long feature
-scores lower than the same mention in a short brief. A topic that is in neither the title, the lead
+context. State-bound words ("warned", "talks") count only in a sentence naming two different states
+of the taxonomy's gazetteer ("Iran warns U.S.", "Seoul urges Pyongyang"), so one government
+speaking to another is told from a government speaking to its citizens. The sum is divided by
+sqrt(sentences / length_ref), so a passing mention in a long feature scores lower than the same
+mention in a short brief. A topic that is in neither the title, the lead
 nor a heading is background: with needs_lead it scores 0 unless two sentences raise it with strong
 words, and it counts at background_weight of its score.
-A topic that yields_to another is dropped when that topic is tagged too and clears its own threshold
-by a wider margin (score / threshold): a sanctions story about "economic pressure" on a country is
-a sanctions story, not an economy story, and trade talks are trade policy, not diplomacy.
+A topic that yields_to another is dropped when that topic is tagged (and not dropped itself) and
+clears its own threshold by a wider margin (score / threshold): a sanctions story about "economic
+pressure" on a country is a sanctions story, not an economy story, and trade talks are trade
+policy, not diplomacy.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from newsbrief.sentences import HEADING, segment, split_sentences
 from newsbrief.summarizers.boilerplate import is_boilerplate
-from newsbrief.tagging.taxonomy import Scoring, Taxonomy, Term, Topic, word_spans
+from newsbrief.summarizers.document import strip_dateline
+from newsbrief.tagging.taxonomy import Scoring, States, Taxonomy, Term, Topic, word_spans
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,21 @@ class _Unit:
     stems: tuple[str, ...] = ()
     at: dict[str, list[int]] | None = None
     lead: bool = False
+    gazetteer: States | None = None
 
     @classmethod
-    def of(cls, text: str, weight: float, *, lead: bool = False) -> _Unit:
+    def of(cls, text: str, weight: float, *, lead: bool = False, states: States | None = None) -> _Unit:
         words = word_spans(text)
         at: dict[str, list[int]] = defaultdict(list)
         for i, (w, _, _) in enumerate(words):
             at[w].append(i)
-        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at), lead)
+        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at), lead, states)
+
+    @cached_property
+    def states(self) -> int:
+        """How many different states the sentence names (its wire dateline left out); computed once,
+        and only for a sentence holding a needs_states word."""
+        return len(self.gazetteer.named(strip_dateline(self.text))) if self.gazetteer is not None else 0
 
     def find(self, phrase: tuple[str, ...]) -> list[int]:
         n = len(phrase)
@@ -59,22 +72,22 @@ class _Unit:
 
 
 def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]:
-    scoring = taxonomy.scoring
+    scoring, states = taxonomy.scoring, taxonomy.states
     units: list[_Unit] = []
     title = " ".join((title or "").split())
     if title:
-        units.append(_Unit.of(title, scoring.title_weight, lead=True))
+        units.append(_Unit.of(title, scoring.title_weight, lead=True, states=states))
     body = 0
     for block in segment(text or ""):
         if block.kind == HEADING:
             if block.text != title and not is_boilerplate(block.text):
-                units.append(_Unit.of(block.text, scoring.heading_weight, lead=True))
+                units.append(_Unit.of(block.text, scoring.heading_weight, lead=True, states=states))
             continue
         for sentence in split_sentences(block.text):
             if (body == 0 and sentence == title) or is_boilerplate(sentence):
                 continue
             lead = body < scoring.lead_sentences
-            units.append(_Unit.of(sentence, scoring.lead_weight if lead else 1.0, lead=lead))
+            units.append(_Unit.of(sentence, scoring.lead_weight if lead else 1.0, lead=lead, states=states))
             body += 1
     return units, body
 
@@ -108,7 +121,10 @@ def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int]) ->
                 if idx:
                     candidates.append((term.weight, len(idx), idx[0], term))
         elif term.stems[0] in unit.at:
-            candidates.extend((term.weight, len(term.stems), i, term) for i in unit.find(term.stems))
+            found = unit.find(term.stems)
+            if found and term.needs_states and unit.states < 2:
+                continue
+            candidates.extend((term.weight, len(term.stems), i, term) for i in found)
     out = []
     for weight, length, start, term in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
         span = set(range(start, start + length))
@@ -170,7 +186,12 @@ def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int 
             hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
             margin[topic.id] = score / topic.threshold
     yields = {t.id: t.yields_to for t in taxonomy.topics}
-    kept = [h for h in hits if not any(margin.get(other, 0.0) > margin[h.tag] for other in yields[h.tag])]
+    # widest margin first, so a topic only gives way to one that is kept itself: economy does not
+    # yield to diplomacy when diplomacy has already given way to tariffs
+    kept: list[TagHit] = []
+    for h in sorted(hits, key=lambda h: -margin[h.tag]):
+        if not any(k.tag in yields[h.tag] and margin[k.tag] > margin[h.tag] for k in kept):
+            kept.append(h)
     return sorted(kept, key=lambda h: (-h.score, h.tag))
 
 

@@ -18,13 +18,13 @@ _ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _IPTC = re.compile(r"^medtop:\d{8}$")
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
-_ROOT_KEYS = {"version", "defaults", "topics"}
+_ROOT_KEYS = {"version", "defaults", "topics", "states"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
                  "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead", "background_weight"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
-               "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to"}
-_PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude")
+               "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to", "needs_states"}
+_PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude", "needs_states")
 _PATTERN_LISTS = ("patterns", "strong_patterns", "exclude_patterns")
 
 
@@ -55,6 +55,7 @@ class Term:
     regex: re.Pattern | None = None
     needs_context: bool = False
     strong: bool = False
+    needs_states: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,39 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class States:
+    """The file's `states:` gazetteer: every name of a state (country, demonym, capital, seat of
+    government) mapped to the state it names, so "Beijing" and "Chinese" are one party and "China"
+    and "Japan" are two.
+
+    Names are proper nouns and match as written ("China", not "china"; "US", not "us"); in a line
+    with no lower-case letter (a wire headline in capitals) case is ignored."""
+
+    names: dict[str, int]
+    regex: re.Pattern
+    loose: re.Pattern
+
+    @classmethod
+    def of(cls, names: dict[str, int]) -> States:
+        # longest first, so "South Sudan" is not read as "Sudan" and "North Korean" not as two names
+        alternation = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+        pattern = rf"(?<![\w.])(?:{alternation})(?!\w)"
+        upper = {n.upper(): k for n, k in names.items()}
+        return cls(names | upper, re.compile(pattern), re.compile(pattern, re.IGNORECASE))
+
+    def named(self, text: str) -> frozenset[int]:
+        """The states a sentence names (an empty set when it names none)."""
+        if any(c.islower() for c in text):
+            return frozenset(self.names[m.group()] for m in self.regex.finditer(text))
+        return frozenset(self.names[m.group().upper()] for m in self.loose.finditer(text))
+
+
+@dataclass(frozen=True)
 class Taxonomy:
     topics: tuple[Topic, ...]
     scoring: Scoring = Scoring()
     path: Path | None = None
+    states: States | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -164,7 +194,32 @@ def _scoring(check: Checker, root: dict) -> Scoring:
     )
 
 
-def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: dict[str, int]) -> Topic:
+def _states(check: Checker, root: dict) -> States | None:
+    """The `states:` list: one entry per state, a list of its names; a name may name one state only."""
+    entries = check.sequence(root, "states", "the file", required=False)
+    if not entries:
+        return None
+    names: dict[str, int] = {}
+    where_first: dict[str, int] = {}
+    for k, entry in enumerate(entries):
+        if not isinstance(entry, list) or not entry:
+            check.fail(entries, k, f"states: entry {k + 1} must be a list of names, got {entry!r}",
+                       "write the state's names in brackets, e.g. [China, Chinese, Beijing]")
+        for j, name in enumerate(entry):
+            if not isinstance(name, str) or not _WORD.search(name):
+                check.fail(entry, j, f"states: entry {k + 1}: name {name!r} has no words to match",
+                           "write a country, demonym or capital as it appears in news text")
+            name = " ".join(name.split())
+            if name.upper() in where_first:
+                check.fail(entry, j, f"states: {name!r} is listed twice (first on line {where_first[name.upper()]})",
+                           "a name may stand for one state only: remove one of them")
+            where_first[name.upper()] = entry.line_of(j)
+            names[name] = k
+    return States.of(names)
+
+
+def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: dict[str, int],
+           states: States | None) -> Topic:
     entry = entries[i]
     if not isinstance(entry, dict):
         check.fail(entries, i, f"topic {i + 1} must be a mapping with 'id:' and 'label:', got {entry!r}")
@@ -188,6 +243,9 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
     keyword_w = _weight(check, entry, "keyword_weight", where, scoring.keyword_weight)
     phrases = {key: _phrases(check, entry, key, where) for key in _PHRASE_LISTS}
     regexes = {key: _regexes(check, entry, key, where) for key in _PATTERN_LISTS}
+    if phrases["needs_states"] and states is None:
+        check.fail(entry, "needs_states", f"{where}: 'needs_states' words need the file's 'states:' list",
+                   "add a top-level 'states:' list of countries with their demonyms and capitals")
     context_stems = {stems for _, stems in phrases["context"]}
     for key in ("needs_context", "strong_needs_context"):
         if phrases[key] and not phrases["context"]:
@@ -202,6 +260,7 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
              + [Term(text, keyword_w, stems=stems, needs_context=True) for text, stems in phrases["needs_context"]]
              + [Term(text, strong_w, stems=stems, needs_context=True, strong=True)
                 for text, stems in phrases["strong_needs_context"]]
+             + [Term(text, keyword_w, stems=stems, needs_states=True) for text, stems in phrases["needs_states"]]
              + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]]
              + [Term(text, strong_w, regex=rx, strong=True) for text, rx in regexes["strong_patterns"]])
     if not terms:
@@ -235,15 +294,16 @@ def parse_taxonomy(path: str | Path) -> Taxonomy:
     root = check.mapping(data, "the file")
     check.known_keys(root, _ROOT_KEYS, "the file")
     scoring = _scoring(check, root)
+    states = _states(check, root)
     entries = check.sequence(root, "topics", "the file")
     if not entries:
         check.fail(root, "topics", "'topics' is empty", "add at least one topic")
     seen: dict[str, int] = {}
-    topics = tuple(_topic(check, entries, i, scoring, seen) for i in range(len(entries)))
+    topics = tuple(_topic(check, entries, i, scoring, seen, states) for i in range(len(entries)))
     for i, topic in enumerate(topics):
         for k, other in enumerate(topic.yields_to):
             if other not in seen or other == topic.id:
                 check.fail(entries[i]["yields_to"], k,
                            f"topic '{topic.id}': 'yields_to' names {other!r}, which is not another topic of this file",
                            f"use one of: {', '.join(t for t in seen if t != topic.id)}")
-    return Taxonomy(topics=topics, scoring=scoring, path=path)
+    return Taxonomy(topics=topics, scoring=scoring, path=path, states=states)
