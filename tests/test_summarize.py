@@ -206,13 +206,20 @@ def test_a_fragment_is_never_the_lede_of_a_digest():
     assert summary[0].startswith("The city council approved")
 
 
+WIRE_HEADERS = [
+    "By . Daily Mail Reporter . PUBLISHED: . 14:11 EST, 25 October 2013 . | . UPDATED: . 15:36 EST, 25 October 2013 . ",
+    "By . Sam Webb . and Rachel Reilly . PUBLISHED: . 08:20 EST, 2 May 2013 . ",
+    "By . Sam Webb for MailOnline . ",
+    "By . Associated Press . and Daily Mail Reporter . ",
+]
+
+
+@pytest.mark.parametrize("header", WIRE_HEADERS)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_wire_header_glued_to_the_lede_is_dropped(algorithm):
+def test_wire_header_glued_to_the_lede_is_dropped(algorithm, header):
     """Syndicated copy often arrives with its byline and timestamps run into the first paragraph."""
     title, body, reference = bbc_articles(limit=1)[0]
     lines = [line for line in body.split("\n") if line.strip()]
-    header = ("By . Daily Mail Reporter . PUBLISHED: . 14:11 EST, 25 October 2013 . | . "
-              "UPDATED: . 15:36 EST, 25 October 2013 . ")
     dressed = "\n".join([header + lines[0], *lines[1:]])
     summary = summarize(dressed, title=title, ratio=1.0, algorithm=algorithm)
     assert summary == summarize(body, title=title, ratio=1.0, algorithm=algorithm)

@@ -67,7 +67,8 @@ _BYLINE_RE = re.compile(_BYLINE)
 _DATE_WORD = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
               r"[a-z]*|[ap]\.?m|gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt|updated|published|posted|modified|last")
 _TIMESTAMP_RE = re.compile(rf"[\W\d_]*(?:(?:{_DATE_WORD})\b[\W\d_]*)+", re.IGNORECASE)
-_CREDIT_RE = re.compile(r"(?:[A-Z][\w'’&.-]*\s+){0,3}[A-Z][\w'’&.-]*\s*\.?")
+_CAPS = r"(?:[A-Z][\w'’&.-]*\s+){0,3}[A-Z][\w'’&.-]*"
+_CREDIT_RE = re.compile(rf"(?:and\s+)?{_CAPS}(?:\s+(?:for|and|in)\s+{_CAPS})?\s*\.?")
 _LETTER_WORD_RE = re.compile(r"[^\W\d_]{2,}|\b[^\W\d_]\b")
 SHORT_WORDS = 16
 
@@ -76,7 +77,9 @@ def is_boilerplate(sentence: str) -> bool:
     """True for furniture (byline, caption, credit, 'Read more', share/subscribe prompt, timestamp)
     and for fragments with fewer than two words of letters (a lone date, a score line, "Advertisement").
     A short line of only date and time words ("14:11 EST, 25 October 2013") is a timestamp; one of up
-    to four capitalised words and no verb-like lower-case word ("Associated Press.") is a credit."""
+    to four capitalised words and no verb-like lower-case word ("Associated Press.", "Sam Webb for
+    MailOnline .", "and Rachel Reilly .": the pieces of a Daily Mail byline split at its dots) is a
+    credit."""
     s = sentence.strip().strip("*_#>|").strip()
     if len(s) < 40 and len(_LETTER_WORD_RE.findall(s)) < 2:
         return True
