@@ -252,6 +252,7 @@ def instructions(systems: tuple[str, ...] = ("newsbrief", STOCK_LEXRANK)) -> dic
         print("\n(instruction count skipped: valgrind not found; install it, e.g. apt-get install valgrind)")
         return None
     counts = {}
+    articles = len(load_bbc())
     for system in systems:
         totals = []
         for passes in (1, 3):
@@ -262,7 +263,7 @@ def instructions(systems: tuple[str, ...] = ("newsbrief", STOCK_LEXRANK)) -> dic
                 print(f"\n(instruction count failed for {system}: {run.stderr.strip()[-300:]})")
                 return None
             totals.append(int(found.group(1)))
-        counts[system] = (totals[1] - totals[0]) / (2 * len(load_bbc()))
+        counts[system] = (totals[1] - totals[0]) / (2 * articles)
     ours, stock = counts["newsbrief"], counts[STOCK_LEXRANK]
     return {"instructions_per_article": {k: round(v) for k, v in counts.items()}, "ratio": round(stock / ours, 1)}
 
