@@ -38,7 +38,7 @@ demo: airflow-init ## Run the seed digest, then bundled feeds + seeds into the d
 	$(BIN)/python scripts/demo.py
 
 demo-feeds: install ## Serve the bundled demo feeds (demo/feeds/) on http://127.0.0.1:8765 until Ctrl-C
-	$(BIN)/python -m newsbrief.demo_server
+	$(BIN)/python -m newsbrief.sources.demo_server
 
 test: install ## Run the whole test suite (unit, DAG end-to-end, Postgres, Celery integration)
 	$(BIN)/python -m pytest

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from newsbrief.demo_server import serve_in_background  # noqa: E402
-from newsbrief.feeds import FeedConfig  # noqa: E402
-from newsbrief.ingest import ingest_feeds  # noqa: E402
+from newsbrief.sources.demo_server import serve_in_background  # noqa: E402
+from newsbrief.sources.feeds import FeedConfig  # noqa: E402
+from newsbrief.sources.ingest import ingest_feeds  # noqa: E402
 from newsbrief.store import Article, Store  # noqa: E402
 
 FEEDS = ROOT / ".." / "shared" / "data" / "feeds"
@@ -160,7 +160,7 @@ def _prf(pairs: list[tuple[str, str]]) -> dict:
 def extraction() -> dict:
     import trafilatura
 
-    from newsbrief.extract import extract_main_text
+    from newsbrief.sources.extract import extract_main_text
 
     def ours(raw: bytes, url: str) -> str:
         got = extract_main_text(raw, url=url, content_type="text/html")

@@ -39,7 +39,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from newsbrief.summarize import ALGORITHMS, summarize  # noqa: E402
+from newsbrief.text.summarize import ALGORITHMS, summarize  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "bbc-summary-100"
 AEB = ROOT / ".." / "shared" / "data" / "pages" / "scrapinghub-aeb"
@@ -157,7 +157,7 @@ def stock_lexrank(text: str, count: int) -> list[str]:
     from sumy.summarizers.lex_rank import LexRankSummarizer
     from sumy.utils import get_stop_words
 
-    from newsbrief.sentences import SumyTokenizer
+    from newsbrief.text.sentences import SumyTokenizer
 
     summarizer = LexRankSummarizer(Stemmer("english"))
     summarizer.stop_words = get_stop_words("english")

@@ -13,7 +13,7 @@ import os
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag
 
-from newsbrief.dag_tasks import (
+from newsbrief.orchestration.tasks import (
     build_digests,
     dag_settings,
     deliver,

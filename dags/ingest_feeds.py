@@ -15,7 +15,7 @@ import os
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from newsbrief.dag_tasks import dag_settings
+from newsbrief.orchestration.tasks import dag_settings
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ ARTICLES = Asset("newsbrief://articles")
 
 
 def _feeds():
-    from newsbrief.feeds import load_feeds_file
-    from newsbrief.settings import load_settings
+    from newsbrief.config.settings import load_settings
+    from newsbrief.sources.feeds import load_feeds_file
 
     settings = load_settings()
     return settings, load_feeds_file(settings.feeds_file)
@@ -44,7 +44,7 @@ def ingest_feeds():
     @task
     def plan_batches() -> list[list[str]]:
         """Validate feeds.yaml (a mistake fails here, naming its line) and split the enabled feeds into batches."""
-        from newsbrief.ingest import plan_batches as split
+        from newsbrief.sources.ingest import plan_batches as split
 
         params = get_current_context()["params"]
         _, config = _feeds()
@@ -56,8 +56,8 @@ def ingest_feeds():
 
     @task(max_active_tis_per_dagrun=4)
     def ingest_batch(urls: list[str]) -> dict:
-        from newsbrief.airflow_glue import run_key_from_context
-        from newsbrief.ingest import ingest_feeds as ingest
+        from newsbrief.orchestration.glue import run_key_from_context
+        from newsbrief.sources.ingest import ingest_feeds as ingest
         from newsbrief.store import open_store
 
         context = get_current_context()
@@ -72,7 +72,7 @@ def ingest_feeds():
 
     @task(outlets=[ARTICLES])
     def cluster_stories(reports: list[dict]) -> dict:
-        from newsbrief.ingest import cluster_articles
+        from newsbrief.sources.ingest import cluster_articles
         from newsbrief.store import open_store
 
         settings, config = _feeds()

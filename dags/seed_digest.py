@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag
 
-from newsbrief.dag_tasks import (
+from newsbrief.orchestration.tasks import (
     build_digests,
     dag_settings,
     deliver,

@@ -56,7 +56,7 @@ def next_digest_time(now: datetime) -> datetime:
 
 
 def main() -> int:
-    from newsbrief.demo_server import serve_in_background
+    from newsbrief.sources.demo_server import serve_in_background
 
     demo_dir = ROOT / "var" / "demo"
     outbox = Path(os.environ.get("NEWSBRIEF_OUTBOX_DIR") or ROOT / "outbox")

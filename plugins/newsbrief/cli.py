@@ -1,6 +1,6 @@
 """The `newsbrief` command: summarize and tag articles from a file, stdin or a JSONL stream.
 
-It calls the same `newsbrief.summarize.summarize` and `newsbrief.tagging.tag_article` that the DAGs
+It calls the same `newsbrief.text.summarize.summarize` and `newsbrief.tagging.tag_article` that the DAGs
 use, so what you see here is what the digest gets. Output is always JSONL on stdout, one article a
 line; problems go to stderr with the input line and the fix, and never stop the other articles.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsbrief.errors import ConfigError, InputError
-from newsbrief.summarize import ALGORITHMS, DEFAULT_ALGORITHM, summarize
+from newsbrief.text.summarize import ALGORITHMS, DEFAULT_ALGORITHM, summarize
 
 EXIT_OK = 0
 EXIT_BAD_RECORDS = 1
@@ -119,10 +119,10 @@ def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
 
 
 def plain_record(label: str, text: str) -> Record:
-    """One article read the way seeds are (newsbrief.seeds): a title-like first line is the title,
+    """One article read the way seeds are (newsbrief.sources.seeds): a title-like first line is the title,
     otherwise the first sentence names the story and the whole text is body. Files go through the
     seed reader, so any common encoding, Markdown and HTML work too."""
-    from newsbrief import seeds
+    from newsbrief.sources import seeds
 
     if label != "<stdin>":
         try:

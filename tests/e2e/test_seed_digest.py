@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from newsbrief.sentences import segment
 from newsbrief.tagging import load_taxonomy
+from newsbrief.text.sentences import segment
 from tests.conftest import SEED
 from tests.e2e.conftest import run_dag
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from newsbrief.feeds import FeedConfig
-from newsbrief.fetch import FetchLimits
-from newsbrief.ingest import ingest_feeds
+from newsbrief.sources.feeds import FeedConfig
+from newsbrief.sources.fetch import FetchLimits
+from newsbrief.sources.ingest import ingest_feeds
 from newsbrief.store import Article, Base, Feed, Problem, Store
 from newsbrief.store import feeds as fs
 from newsbrief.store.problems import add_problem

@@ -63,7 +63,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def open_store(url: str | None = None) -> Store:
     """The store at `url` (default: the configured NEWSBRIEF_STORE_URL), reused within a process."""
     if url is None:
-        from newsbrief.settings import load_settings
+        from newsbrief.config.settings import load_settings
 
         url = load_settings().store_url
     store = _STORES.get(url)

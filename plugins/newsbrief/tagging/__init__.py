@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsbrief.settings import PROJECT_ROOT
+from newsbrief.config.settings import PROJECT_ROOT
 from newsbrief.tagging.matcher import TagHit, score_article, tag_article
 from newsbrief.tagging.taxonomy import Scoring, Taxonomy, Term, Topic, parse_taxonomy
 

@@ -26,10 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from newsbrief.sentences import HEADING, segment, split_sentences
-from newsbrief.summarizers.boilerplate import is_boilerplate
-from newsbrief.summarizers.document import strip_dateline
 from newsbrief.tagging.taxonomy import Scoring, States, Taxonomy, Term, Topic, word_spans
+from newsbrief.text.document import strip_dateline
+from newsbrief.text.furniture import is_boilerplate
+from newsbrief.text.sentences import HEADING, segment, split_sentences
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from newsbrief.yamlconf import Checker, LineList, load_yaml
+from newsbrief.config.yamlconf import Checker, LineList, load_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _IPTC = re.compile(r"^medtop:\d{8}$")

@@ -1,0 +1,82 @@
+"""Where newsbrief finds its files and store: environment variables with project-local defaults.
+
+The embedded default needs nothing set: a SQLite store under `var/`, config from `config/`, seeds from
+`seeds/`, digests written to `outbox/`. Deployments (docker-compose, Celery workers) set the same
+variables to shared paths and a Postgres URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsbrief.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DELIVERY_MODES = ("auto", "smtp", "outbox")
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_url: str
+    config_dir: Path
+    seeds_dir: Path
+    templates_dir: Path
+    outbox_dir: Path
+    timezone: str
+    delivery: str
+    max_seed_bytes: int
+
+    @property
+    def topics_file(self) -> Path:
+        return self.config_dir / "topics.yaml"
+
+    @property
+    def subscribers_file(self) -> Path:
+        return self.config_dir / "subscribers.yaml"
+
+    @property
+    def feeds_file(self) -> Path:
+        return _path("NEWSBRIEF_FEEDS_FILE", self.config_dir / "feeds.yaml")
+
+
+def load_settings() -> Settings:
+    """Read the NEWSBRIEF_* environment; a wrong value is refused with the variable's name."""
+    var_dir = _path("NEWSBRIEF_VAR_DIR", PROJECT_ROOT / "var")
+    store_url = os.environ.get("NEWSBRIEF_STORE_URL", "").strip() or f"sqlite:///{var_dir / 'newsbrief.db'}"
+    delivery = os.environ.get("NEWSBRIEF_DELIVERY", "auto").strip().lower() or "auto"
+    if delivery not in DELIVERY_MODES:
+        raise ConfigError("NEWSBRIEF_DELIVERY", None, f"unknown delivery mode {delivery!r}",
+                          f"set it to one of {', '.join(DELIVERY_MODES)}")
+    timezone = os.environ.get("NEWSBRIEF_TIMEZONE", "UTC").strip() or "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception:
+        raise ConfigError("NEWSBRIEF_TIMEZONE", None, f"unknown timezone {timezone!r}",
+                          "use an IANA name such as Europe/Berlin or UTC") from None
+    raw_max = os.environ.get("NEWSBRIEF_MAX_SEED_BYTES", "").strip() or str(5 * 1024 * 1024)
+    try:
+        max_seed_bytes = int(raw_max)
+        if max_seed_bytes <= 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("NEWSBRIEF_MAX_SEED_BYTES", None, f"must be a positive number of bytes, got {raw_max!r}",
+                          "set e.g. 5242880 for 5 MiB") from None
+    return Settings(
+        store_url=store_url,
+        config_dir=_path("NEWSBRIEF_CONFIG_DIR", PROJECT_ROOT / "config"),
+        seeds_dir=_path("NEWSBRIEF_SEEDS_DIR", PROJECT_ROOT / "seeds"),
+        templates_dir=_path("NEWSBRIEF_TEMPLATES_DIR", PROJECT_ROOT / "templates"),
+        outbox_dir=_path("NEWSBRIEF_OUTBOX_DIR", PROJECT_ROOT / "outbox"),
+        timezone=timezone,
+        delivery=delivery,
+        max_seed_bytes=max_seed_bytes,
+    )

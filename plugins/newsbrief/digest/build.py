@@ -1,0 +1,135 @@
+"""The digest stage: pick each subscriber's new stories, render their digest and keep it for delivery.
+
+A digest is keyed by run and recipient, so a retry finds and sends the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+
+from newsbrief.config.settings import Settings
+from newsbrief.config.subscribers import Subscriber
+from newsbrief.digest.delivery import SENT
+from newsbrief.digest.render import DigestItem, FailedInput, ItemTag, message_id, render_digest, select_items
+from newsbrief.store import Article, Delivery, Digest, Problem, Store, Tag
+from newsbrief.text.stage import stored_summary
+from newsbrief.text.summarize import DEFAULT_ALGORITHM
+
+log = logging.getLogger(__name__)
+
+
+def articles_for_interval(store: Store, run_key: str, start: datetime | None, end: datetime | None) -> list[int]:
+    """Articles a scheduled digest covers: those its own run ingested and feed articles of its interval."""
+    with store.session() as s:
+        cond = Article.run_key == run_key
+        if start is not None and end is not None:
+            cond = or_(cond, (Article.source_kind == "feed") & (Article.ingested_at >= start)
+                       & (Article.ingested_at < end))
+        return list(s.execute(select(Article.id).where(cond).order_by(Article.id)).scalars())
+
+
+def _items(session, article_ids: list[int], algorithm: str, sentences: int) -> list[DigestItem]:
+    """One item per story: near-duplicate clusters collapse to their representative."""
+    articles = list(session.execute(select(Article).where(Article.id.in_(article_ids))
+                                    .order_by(Article.id)).scalars())
+    by_story: dict[object, list[Article]] = {}
+    for article in articles:
+        by_story.setdefault(("c", article.cluster_id) if article.cluster_id else ("a", article.id), []).append(article)
+    items = []
+    for members in by_story.values():
+        rep = max(members, key=lambda a: (a.extraction == "full", len(a.text), -a.id))
+        if rep.cluster_id:
+            others = session.execute(select(Article.source).where(Article.cluster_id == rep.cluster_id,
+                                                                  Article.id != rep.id)).scalars()
+            also = sorted({src for src in others if src != rep.source})
+        else:
+            also = []
+        tags = session.execute(select(Tag).where(Tag.article_id == rep.id).order_by(Tag.score.desc())).scalars()
+        items.append(DigestItem(
+            article_id=rep.id, title=rep.title, source=rep.source,
+            summary=stored_summary(session, rep, algorithm, sentences),
+            tags=[ItemTag(t.tag, t.label, t.score) for t in tags], link=rep.url, published=rep.published_at,
+            also_reported_by=also, flags=list(rep.flags or []),
+        ))
+    return items
+
+
+def _already_sent(session, recipient: str, run_key: str, candidates: list[int]) -> set[int]:
+    """Candidates the recipient already got in an earlier run: the article itself, or another outlet's
+    version of the same story (its cluster)."""
+    rows = session.execute(select(Digest.article_ids).join(Delivery, Delivery.digest_id == Digest.id)
+                           .where(Digest.recipient == recipient, Digest.run_key != run_key,
+                                  Delivery.status == SENT)).scalars()
+    sent = {aid for ids in rows for aid in ids}
+    if not sent:
+        return set()
+    sent_clusters = set(session.execute(select(Article.cluster_id).where(
+        Article.id.in_(sent), Article.cluster_id.is_not(None))).scalars())
+    repeats = set(session.execute(select(Article.id).where(
+        Article.id.in_(candidates), Article.cluster_id.in_(sent_clusters))).scalars()) if sent_clusters else set()
+    return (sent & set(candidates)) | repeats
+
+
+def _summarize_failures(problems) -> list[FailedInput]:
+    """One footer line per failing input: an hourly feed down all day is listed once, with its count."""
+    latest: dict[tuple[str, str], FailedInput] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for p in problems:
+        key = (p.stage, p.source)
+        latest[key] = FailedInput(p.stage, p.source, p.reason)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for key, failure in latest.items():
+        if counts[key] > 1:
+            failure.reason = f"{failure.reason} (failed in {counts[key]} runs)"
+        out.append(failure)
+    return out
+
+
+def build_digests(store: Store, settings: Settings, run_key: str, article_ids: list[int],
+                  subscribers: list[Subscriber], taxonomy, *, algorithm: str = DEFAULT_ALGORITHM,
+                  sentences: int = 3, resend: bool = False, problems_since: datetime | None = None,
+                  run_label: str | None = None) -> list[int]:
+    """Render one digest per subscriber who has new stories; returns digest ids.
+
+    A digest already built for this run and recipient is kept as it was, so a retry sends the same
+    message. Stories a recipient got in an earlier run are left out unless `resend`.
+    """
+    topic_order = [(t.id, t.label) for t in taxonomy.topics]
+    now = datetime.now(UTC)
+    label = run_label or run_key.split("/", 1)[-1]
+    digest_ids: list[int] = []
+    with store.session() as s:
+        cond = Problem.run_key == run_key
+        if problems_since is not None:
+            cond = or_(cond, Problem.created_at >= problems_since)
+        failures = _summarize_failures(s.execute(select(Problem).where(cond).order_by(Problem.id)).scalars())
+    for sub in subscribers:
+        with store.session() as s:
+            existing = s.execute(select(Digest).where(Digest.run_key == run_key,
+                                                      Digest.recipient == sub.email)).scalar_one_or_none()
+            if existing is not None:
+                digest_ids.append(existing.id)
+                continue
+            skip = set() if resend else _already_sent(s, sub.email, run_key, article_ids)
+            items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
+            groups = select_items(items, sub, topic_order)
+            if not groups:
+                log.info("no new stories on %s's topics (%s): no digest for them this run%s", sub.email,
+                         ", ".join(sub.topics) or "all", "" if resend else " (stories sent before are not repeated)")
+                continue
+            rendered = render_digest(settings.templates_dir, subscriber=sub, groups=groups, failures=failures,
+                                     run_label=label, generated_at=now)
+            digest = Digest(run_key=run_key, recipient=sub.email, recipient_name=sub.name,
+                            subject=rendered.subject, html=rendered.html, text=rendered.text,
+                            article_ids=[i.article_id for g in groups for i in g.items],
+                            message_id=message_id(run_key, sub.email), created_at=now)
+            s.add(digest)
+            s.flush()
+            digest_ids.append(digest.id)
+            log.info("digest %s for %s: %d stories, %d failed inputs listed", digest.id, sub.email,
+                     len(digest.article_ids), len(failures))
+    return digest_ids

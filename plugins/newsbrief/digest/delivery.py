@@ -1,0 +1,211 @@
+"""Sending digests: SMTP through Airflow's `smtp_default` connection, or an outbox folder.
+
+Nothing twice: every send is bracketed by the delivery ledger (a row claimed as `sending` before,
+marked `sent` after), so a retried task, or a second worker after a crash, skips what went out. A send
+whose worker died in between is retried with the same Message-ID once its lease has expired, which
+lets mail systems drop the copy. Nothing lost: a failed send is recorded, saved under
+`outbox/<run>/failed/`, and the other recipients still get theirs.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from newsbrief.config.settings import Settings
+from newsbrief.errors import ConfigError
+from newsbrief.orchestration.glue import (
+    DEFAULT_SENDER,
+    SmtpTarget,
+    SmtpUnavailable,
+    smtp_session,
+    smtp_target,
+)
+from newsbrief.store import Delivery, Digest, Store
+
+log = logging.getLogger(__name__)
+
+SENT, SENDING, FAILED = "sent", "sending", "failed"
+# CRLF line ends (smtplib passes bytes through as they are), and headers folded only past RFC 5322's
+# hard limit: Python folds a long Subject right after "Subject:", which readers then see as a leading space.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+DEFAULT_LEASE_SECONDS = 120
+
+
+def slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "_", value).strip("_")[:150] or "run"
+
+
+def build_message(digest: Digest, sender: str) -> EmailMessage:
+    """A multipart/alternative message (plain text first, HTML preferred) with a deterministic Message-ID."""
+    msg = EmailMessage()
+    msg["Subject"] = digest.subject
+    msg["From"] = formataddr(("newsbrief", sender))
+    msg["To"] = formataddr((digest.recipient_name or "", digest.recipient))
+    msg["Date"] = format_datetime(digest.created_at)
+    msg["Message-ID"] = digest.message_id
+    msg["X-Newsbrief-Run"] = digest.run_key
+    msg.set_content(digest.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(digest.html, subtype="html", charset="utf-8")
+    return msg
+
+
+def outbox_paths(outbox_dir: Path, run_key: str, recipient: str, *, failed: bool = False) -> tuple[Path, Path]:
+    folder = Path(outbox_dir) / slug(run_key)
+    if failed:
+        folder = folder / "failed"
+    name = slug(recipient)
+    return folder / f"{name}.eml", folder / f"{name}.html"
+
+
+def write_outbox(outbox_dir: Path, digest: Digest, msg: EmailMessage, *, failed: bool = False) -> Path:
+    eml, html = outbox_paths(outbox_dir, digest.run_key, digest.recipient, failed=failed)
+    eml.parent.mkdir(parents=True, exist_ok=True)
+    tmp = eml.with_name(eml.name + ".tmp")
+    tmp.write_bytes(msg.as_bytes(policy=WIRE_POLICY))
+    tmp.replace(eml)
+    html.write_text(digest.html, encoding="utf-8")
+    return eml
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    channel: str = "outbox"
+    locations: list[str] = field(default_factory=list)
+
+
+def choose_channel(mode: str, conn_id: str = "smtp_default") -> SmtpTarget | None:
+    """SMTP target for `smtp`/`auto` (when a connection exists), None for the outbox."""
+    if mode == "outbox":
+        return None
+    target = smtp_target(conn_id)
+    if target is None and mode == "smtp":
+        raise ConfigError("NEWSBRIEF_DELIVERY", None, f"delivery is 'smtp' but no '{conn_id}' connection is configured",
+                          f"define the Airflow connection {conn_id} (e.g. AIRFLOW_CONN_SMTP_DEFAULT) or use 'outbox'")
+    return target
+
+
+def _claim(store: Store, digest_id: int, lease: timedelta) -> tuple[str, Digest | None]:
+    """Take the ledger row for a digest: 'go' to send, 'done' if sent, 'busy' if another worker holds it."""
+    now = datetime.now(UTC)
+    with store.session() as s:
+        digest = s.get(Digest, digest_id)
+        if digest is None:
+            return "missing", None
+        row = s.execute(select(Delivery).where(Delivery.digest_id == digest_id).with_for_update()).scalar_one_or_none()
+        if row is None:
+            try:
+                with s.begin_nested():
+                    s.add(Delivery(digest_id=digest_id, recipient=digest.recipient, message_id=digest.message_id,
+                                   channel="", status=SENDING, attempts=1, updated_at=now))
+            except IntegrityError:
+                return "busy", digest
+            return "go", digest
+        if row.status == SENT:
+            return "done", digest
+        if row.status == SENDING and row.updated_at and now - row.updated_at < lease:
+            return "busy", digest
+        row.status, row.attempts, row.updated_at, row.error = SENDING, row.attempts + 1, now, None
+        return "go", digest
+
+
+def _finish(store: Store, digest_id: int, *, status: str, channel: str, location: str | None,
+            error: str | None = None) -> None:
+    with store.session() as s:
+        row = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one()
+        row.status, row.channel, row.location, row.error = status, channel, location, error
+        row.updated_at = datetime.now(UTC)
+
+
+def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, target: SmtpTarget | None,
+                    lease_seconds: float | None = None, send_delay: float | None = None) -> DeliveryReport:
+    """Send each digest at most once per recipient; failures are recorded and do not stop the others."""
+    lease = timedelta(seconds=lease_seconds if lease_seconds is not None
+                      else float(os.environ.get("NEWSBRIEF_SEND_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
+    delay = send_delay if send_delay is not None else float(os.environ.get("NEWSBRIEF_SEND_DELAY_SECONDS", "0") or 0)
+    report = DeliveryReport(channel="smtp" if target else "outbox")
+    pending = list(digest_ids)
+    deadline = time.monotonic() + lease.total_seconds() + 5
+    client_cm = None
+    client = None
+    smtp_error: str | None = None
+    try:
+        while pending:
+            digest_id = pending.pop(0)
+            state, digest = _claim(store, digest_id, lease)
+            if state == "missing":
+                continue
+            if state == "done":
+                report.skipped.append(digest.recipient)
+                log.info("already delivered to %s (%s): not sending again", digest.recipient, digest.message_id)
+                continue
+            if state == "busy":
+                if time.monotonic() < deadline:
+                    pending.append(digest_id)
+                    time.sleep(1)
+                    continue
+                report.failed[digest.recipient] = "another worker is still sending this digest"
+                continue
+            sender = target.from_email if target else DEFAULT_SENDER
+            msg = build_message(digest, sender)
+            try:
+                if target is None:
+                    location = str(write_outbox(outbox_dir, digest, msg))
+                else:
+                    if smtp_error:
+                        raise SmtpUnavailable(smtp_error)
+                    if client is None:
+                        try:
+                            client_cm = smtp_session(target)
+                            client = client_cm.__enter__()
+                        except SmtpUnavailable as exc:
+                            client_cm, smtp_error = None, str(exc)
+                            raise
+                    client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=WIRE_POLICY))
+                    location = f"smtp://{target.host}:{target.port}"
+            except Exception as exc:
+                reason = str(exc) or type(exc).__name__
+                saved = write_outbox(outbox_dir, digest, msg, failed=True)
+                _finish(store, digest_id, status=FAILED, channel=report.channel, location=str(saved), error=reason)
+                report.failed[digest.recipient] = reason
+                log.error("sending the digest to %s failed: %s (kept at %s)", digest.recipient, reason, saved)
+                continue
+            _finish(store, digest_id, status=SENT, channel=report.channel, location=location)
+            report.sent.append(digest.recipient)
+            report.locations.append(location)
+            log.info("digest for %s delivered via %s: %s", digest.recipient, report.channel, location)
+            if delay and pending:
+                time.sleep(delay)
+    finally:
+        if client_cm is not None:
+            client_cm.__exit__(None, None, None)
+    return report
+
+
+def deliver(store: Store, settings: Settings, digest_ids: list[int], *, dry_run: bool = False) -> DeliveryReport:
+    """Send the digests (SMTP connection or outbox); a dry run writes previews only and records nothing."""
+    if dry_run:
+        report = DeliveryReport(channel="dry-run")
+        preview_dir = Path(settings.outbox_dir) / "dry-run"
+        with store.session() as s:
+            for digest in s.execute(select(Digest).where(Digest.id.in_(digest_ids))).scalars():
+                path = write_outbox(preview_dir, digest, build_message(digest, DEFAULT_SENDER))
+                report.locations.append(str(path))
+        return report
+    target = choose_channel(settings.delivery)
+    report = deliver_digests(store, digest_ids, outbox_dir=settings.outbox_dir, target=target)
+    return report

@@ -1,0 +1,137 @@
+"""Choosing the stories for one subscriber and rendering the digest with jinja2 templates.
+
+Each story appears once: a cluster of near-duplicates is shown as its representative with "also
+reported by", and a story with several matching topics is listed under its strongest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+
+from newsbrief.config.subscribers import Subscriber
+
+OTHER_TOPIC = ("other", "Other stories")
+
+
+@dataclass
+class ItemTag:
+    tag: str
+    label: str
+    score: float
+
+
+@dataclass
+class DigestItem:
+    article_id: int
+    title: str
+    source: str
+    summary: list[str]
+    tags: list[ItemTag] = field(default_factory=list)
+    link: str | None = None
+    published: datetime | None = None
+    also_reported_by: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def best_score(self) -> float:
+        return max((t.score for t in self.tags), default=0.0)
+
+
+@dataclass
+class TopicGroup:
+    tag: str
+    label: str
+    items: list[DigestItem]
+
+
+@dataclass
+class FailedInput:
+    stage: str
+    source: str
+    reason: str
+
+
+def select_items(items: list[DigestItem], subscriber: Subscriber,
+                 topic_order: list[tuple[str, str]]) -> list[TopicGroup]:
+    """The subscriber's stories grouped by topic in taxonomy order, at most `max_items` in all.
+
+    Each story goes under the strongest of its tags the subscriber follows, so nothing is listed twice.
+    Within a topic, stories reported by more outlets come first, then stronger tags, then newer ones.
+    When the cap bites, topics take turns, so one busy topic cannot crowd out the others.
+    """
+    wanted = set(subscriber.topics)
+    by_topic: dict[str, list[tuple[float, DigestItem]]] = {}
+    for item in items:
+        matching = [t for t in item.tags if not wanted or t.tag in wanted]
+        if matching:
+            best = max(matching, key=lambda t: t.score)
+            by_topic.setdefault(best.tag, []).append((best.score, item))
+        elif not wanted:
+            by_topic.setdefault(OTHER_TOPIC[0], []).append((0.0, item))
+    for entries in by_topic.values():
+        entries.sort(key=lambda e: (-len(e[1].also_reported_by), -e[0],
+                                    -(e[1].published.timestamp() if e[1].published else 0), e[1].article_id))
+    untagged = by_topic.pop(OTHER_TOPIC[0], [])
+    queues = sorted(by_topic.items(), key=lambda kv: (-len(kv[1][0][1].also_reported_by), -kv[1][0][0]))
+    picked: dict[str, list[DigestItem]] = {}
+    room = subscriber.max_items
+    for depth in range(max((len(e) for _, e in queues), default=0)):
+        for tag, entries in queues:
+            if room and depth < len(entries):
+                picked.setdefault(tag, []).append(entries[depth][1])
+                room -= 1
+    if room and untagged:
+        picked[OTHER_TOPIC[0]] = [item for _, item in untagged[:room]]
+    labels = dict(topic_order)
+    labels[OTHER_TOPIC[0]] = OTHER_TOPIC[1]
+    order = [tag for tag, _ in topic_order] + [OTHER_TOPIC[0]]
+    return [TopicGroup(tag, labels.get(tag, tag), picked[tag]) for tag in order if tag in picked]
+
+
+def message_id(run_key: str, recipient: str, domain: str = "newsbrief.local") -> str:
+    """Deterministic Message-ID: a retried send of the same digest carries the same id."""
+    digest = hashlib.sha256(f"{run_key}\n{recipient.lower()}".encode()).hexdigest()[:32]
+    return f"<digest-{digest}@{domain}>"
+
+
+def template_env(templates_dir: str | Path) -> jinja2.Environment:
+    """HTML templates are autoescaped (titles with & and < render right); text templates are not."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+def render_digest(templates_dir: str | Path, *, subscriber: Subscriber, groups: list[TopicGroup],
+                  failures: list[FailedInput], run_label: str, generated_at: datetime) -> RenderedDigest:
+    env = template_env(templates_dir)
+    context = {
+        "subscriber": subscriber,
+        "groups": groups,
+        "item_count": sum(len(g.items) for g in groups),
+        "failures": failures,
+        "run_label": run_label,
+        "generated_at": generated_at,
+    }
+    subject = " ".join(env.get_template("subject.txt.j2").render(context).split())
+    return RenderedDigest(
+        subject=subject,
+        html=env.get_template("digest.html.j2").render(context),
+        text=env.get_template("digest.txt.j2").render(context),
+    )

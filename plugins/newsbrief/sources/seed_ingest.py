@@ -1,0 +1,64 @@
+"""The seed stage: new files in seeds/ become articles, keyed by their content so nothing is read twice.
+
+Re-running it for the same run key returns the same article ids: that is what makes Airflow retries safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from newsbrief.config.settings import Settings
+from newsbrief.sources.seeds import find_seeds, read_seeds
+from newsbrief.store import Article, Store
+from newsbrief.store.problems import add_problem
+
+log = logging.getLogger(__name__)
+
+DRY_RUN_PREFIX = "dry-run:"
+
+
+@dataclass
+class SeedIngest:
+    article_ids: list[int] = field(default_factory=list)
+    already_known: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def ingest_seed_files(store: Store, settings: Settings, run_key: str, *, patterns: str | list[str] = "*",
+                      force: bool = False) -> SeedIngest:
+    """Store new seed articles; a seed already processed (same content) is skipped unless forced."""
+    result = SeedIngest()
+    paths = find_seeds(settings.seeds_dir, patterns)
+    if not paths:
+        log.warning("no seed files match %r in %s: nothing to ingest", patterns, settings.seeds_dir)
+    scan = read_seeds(paths, max_bytes=settings.max_seed_bytes)
+    for problem in scan.problems:
+        log.error("seed skipped: %s", problem)
+        with store.session() as s:
+            add_problem(s, run_key, "seed", problem.source, f"{problem.reason} (fix: {problem.fix})")
+        result.problems.append(str(problem))
+    for doc in scan.documents:
+        digest = doc.content_hash
+        with store.session() as s:
+            article = s.execute(select(Article).where(Article.content_hash == digest)).scalar_one_or_none()
+            if article is None:
+                article = Article(content_hash=digest, url=None, source_kind="seed", source=doc.path.name,
+                                  origin=str(doc.path), title=doc.title, text=doc.body, extraction="seed",
+                                  flags=[], topics_hint=[], run_key=run_key,
+                                  published_at=datetime.fromtimestamp(doc.path.stat().st_mtime, UTC))
+                s.add(article)
+                s.flush()
+                log.info("seed %s stored as article %s: %s", doc.path.name, article.id, doc.title)
+            elif article.run_key and article.run_key.startswith(DRY_RUN_PREFIX) and article.run_key != run_key:
+                article.run_key = run_key  # a dry run only previewed it: the first real run adopts it
+            elif article.run_key != run_key and not force:
+                log.info("seed %s was already processed (article %s, run %s): skipped; trigger with force=true "
+                         "to send it again", doc.path.name, article.id, article.run_key)
+                result.already_known.append(doc.path.name)
+                continue
+            result.article_ids.append(article.id)
+    return result

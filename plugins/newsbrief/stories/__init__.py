@@ -1,0 +1,1 @@
+"""Stories: the same event told by several outlets, found by near-duplicate clustering."""

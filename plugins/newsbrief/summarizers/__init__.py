@@ -1,1 +1,0 @@
-"""Sentence scorers behind `newsbrief.summarize`: stock sumy algorithms and newsbrief's own."""

@@ -1,0 +1,1 @@
+"""Article text to sentences and summaries: sentence splitting, furniture detection, the summarizers."""

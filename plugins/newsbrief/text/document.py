@@ -1,0 +1,89 @@
+"""Turn an article body into the candidate sentences every summarizer chooses from.
+
+Cleaning happens once, here, so that every algorithm obeys the same guarantees: headings are
+structure, not sentences; a first line or sentence repeating the title is not a candidate (the digest
+already shows the title); furniture (bylines, captions, "Read more", a wire dateline before the lede)
+is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted twice) is a candidate
+only once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from newsbrief.text.furniture import is_boilerplate
+from newsbrief.text.sentences import PARAGRAPH, segment, split_line
+
+_KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
+_DATELINE_RE = re.compile(
+    r"(?:(?:[A-Z][\w.'’/-]*|\d{1,2}),?\s+){0,6}"
+    r"\((?:CNN(?: Business| Money)?|AP|Reuters|AFP|UPI|dpa|AAP|Xinhua|EFE|ANSA|PA|IANS|PTI)\)\s*(?:--|[-—–:])?\s*"
+    r"(?=[A-Z\d\"“‘'])")
+
+
+MAX_FURNITURE_BLOCK = 300
+"""A caption or "Read more" list of several sentences is judged as a whole only up to this length: a whole
+article delivered as one line (CNN/DailyMail data, many feeds) must not be dropped because its last
+sentence ends "via Reuters"."""
+
+
+def strip_dateline(sentence: str) -> str:
+    """'LONDON, England (CNN) -- Plans to...' becomes 'Plans to...': the dateline is furniture, the rest
+    is the lede."""
+    match = _DATELINE_RE.match(sentence)
+    return sentence[match.end():] if match and len(sentence) - match.end() > 20 else sentence
+
+
+def _key(text: str) -> str:
+    return _KEY_RE.sub(" ", text.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Article:
+    """Candidate sentences in document order, each with the index of its paragraph."""
+
+    title: str
+    sentences: tuple[str, ...]
+    paragraphs: tuple[int, ...]
+
+    def paragraph_groups(self) -> list[list[str]]:
+        groups: list[list[str]] = []
+        last = None
+        for sentence, para in zip(self.sentences, self.paragraphs, strict=True):
+            if para != last:
+                groups.append([])
+                last = para
+            groups[-1].append(sentence)
+        return groups
+
+
+def prepare(text: str, title: str | None = None) -> Article:
+    title = (title or "").strip()
+    title_key = _key(title)
+    title_probe = max(title_key.split(), key=len, default="")
+    longest_repeat = 2 * len(title_key) + 20
+    sentences: list[str] = []
+    paragraphs: list[int] = []
+    seen: set[str] = set()
+    blocks = segment(text or "")
+    if blocks and title_key and _key(blocks[0].text) == title_key:
+        blocks = blocks[1:]
+    for index, block in enumerate(blocks):
+        if block.kind != PARAGRAPH:
+            continue
+        split = split_line(block.text)
+        if len(split) > 1 and len(block.text) <= MAX_FURNITURE_BLOCK and is_boilerplate(block.text):
+            continue
+        for sentence in split:
+            if not sentences:
+                sentence = strip_dateline(sentence)
+            key = " ".join(sentence.casefold().split())
+            repeats_title = (title_key and len(key) <= longest_repeat and title_probe in key
+                             and _key(sentence) == title_key)
+            if not key or key in seen or is_boilerplate(sentence) or repeats_title:
+                continue
+            seen.add(key)
+            sentences.append(sentence)
+            paragraphs.append(index)
+    return Article(title, tuple(sentences), tuple(paragraphs))

@@ -1,0 +1,546 @@
+"""Topic tags: the default taxonomy on real articles, explanations, and refusals of broken topics files."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from newsbrief.errors import ConfigError
+from newsbrief.sources.seeds import read_seed
+from newsbrief.tagging import DEFAULT_TAXONOMY_PATH, TagHit, load_taxonomy, score_article, tag_article
+from newsbrief.tagging.taxonomy import word_spans
+from newsbrief.text.sentences import split_sentences
+from tests.conftest import SEED, SHARED
+
+BBC = SHARED / "data" / "bbc-summary-100" / "article"
+REUTERS = SHARED / "data" / "tagging" / "reuters21578-train" / "articles.jsonl"
+IPTC_CSV = SHARED / "data" / "taxonomy" / "iptc-mediatopic-flat.csv"
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return read_seed(SEED)
+
+
+@pytest.fixture(scope="module")
+def seed_hits(taxonomy, seed):
+    return tag_article(seed.title, seed.body, taxonomy)
+
+
+def read_bbc(topic: str, number: int) -> tuple[str, str]:
+    path = BBC / topic / f"{number:03d}.txt"
+    if not path.exists():
+        pytest.skip(f"shared BBC articles not found at {BBC} (see ../shared/data/README.md)")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return lines[0], "\n".join(lines[1:])
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "topics.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def refused(path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def tag_ids(taxonomy, title, text):
+    return [h.tag for h in tag_article(title, text, taxonomy)]
+
+
+def test_default_taxonomy_loads_with_the_topics_subscribers_use(taxonomy):
+    assert taxonomy.path == DEFAULT_TAXONOMY_PATH
+    ids = taxonomy.ids
+    for topic in ("ceasefire", "conflict", "humanitarian", "tariffs", "diplomacy", "sanctions", "defence",
+                  "elections", "energy", "sport"):
+        assert topic in ids
+    assert len(set(ids)) == len(ids)
+    assert all(t.label for t in taxonomy.topics)
+
+
+def test_default_iptc_codes_exist_in_the_iptc_vocabulary(taxonomy):
+    if not IPTC_CSV.exists():
+        pytest.skip(f"IPTC vocabulary not found at {IPTC_CSV}")
+    known = {line.split(",", 1)[0] for line in IPTC_CSV.read_text(encoding="utf-8").splitlines()[1:]}
+    coded = [t for t in taxonomy.topics if t.iptc]
+    assert len(coded) >= 10
+    for topic in coded:
+        assert topic.iptc in known, f"{topic.id}: {topic.iptc} is not an IPTC Media Topic"
+
+
+def test_seed_gets_ceasefire_humanitarian_and_tariffs_not_elections_energy_or_sport(seed_hits):
+    tags = [h.tag for h in seed_hits]
+    for wanted in ("ceasefire", "humanitarian", "tariffs"):
+        assert wanted in tags
+    for unwanted in ("elections", "energy", "sport"):
+        assert unwanted not in tags
+    assert [h.score for h in seed_hits] == sorted((h.score for h in seed_hits), reverse=True)
+
+
+def test_each_tag_is_explained_by_sentences_of_the_article_that_hold_a_trigger(taxonomy, seed, seed_hits):
+    document = set(split_sentences(seed.title + "\n" + seed.body))
+    for hit in seed_hits:
+        assert isinstance(hit, TagHit)
+        assert hit.score >= taxonomy.get(hit.tag).threshold
+        assert 1 <= len(hit.evidence) <= 3
+        topic = taxonomy.get(hit.tag)
+        for sentence in hit.evidence:
+            assert sentence in document, f"{hit.tag}: evidence is not a sentence of the article: {sentence}"
+            stems = tuple(s for s, _, _ in word_spans(sentence))
+            assert any(
+                (t.regex and t.regex.search(sentence))
+                or (t.stems and any(stems[i:i + len(t.stems)] == t.stems for i in range(len(stems))))
+                for t in topic.terms
+            ), f"{hit.tag}: no trigger in {sentence}"
+
+
+def test_seed_evidence_names_what_a_reader_would_point_at(seed_hits):
+    by_tag = {h.tag: " ".join(h.evidence).lower() for h in seed_hits}
+    assert "ceasefire" in by_tag["ceasefire"] or "truce" in by_tag["ceasefire"]
+    assert "prisoner" in by_tag["humanitarian"] or "humanitarian" in by_tag["humanitarian"]
+    assert "tariff" in by_tag["tariffs"]
+
+
+def test_max_evidence_limits_the_explanation(taxonomy, seed):
+    for hit in tag_article(seed.title, seed.body, taxonomy, max_evidence=1):
+        assert len(hit.evidence) == 1
+
+
+def test_real_bbc_sport_article_is_sport_not_conflict(taxonomy):
+    title, text = read_bbc("sport", 1)
+    tags = [h.tag for h in tag_article(title, text, taxonomy)]
+    assert "sport" in tags
+    assert "conflict" not in tags and "defence" not in tags
+
+
+def test_real_bbc_entertainment_and_tech_articles_get_their_topic(taxonomy):
+    title, text = read_bbc("entertainment", 5)
+    assert "entertainment" in [h.tag for h in tag_article(title, text, taxonomy)]
+    title, text = read_bbc("tech", 18)
+    assert "technology" in [h.tag for h in tag_article(title, text, taxonomy)]
+
+
+def test_real_reuters_trade_articles_get_the_trade_tag(taxonomy):
+    if not REUTERS.exists():
+        pytest.skip(f"Reuters-21578 training articles not found at {REUTERS}")
+    wanted = {"JAPAN/U.S. WILL BE AT ODDS WHILE TRADE LOPSIDED", "TAIWAN PLANS NEW TARIFF CUTS"}
+    found = {}
+    with REUTERS.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row.get("title") in wanted and "trade" in row.get("topics", []):
+                found[row["title"]] = row
+    assert found.keys() == wanted
+    for row in found.values():
+        tags = [h.tag for h in tag_article(row["title"], row["body"], taxonomy)]
+        assert "tariffs" in tags, row["title"]
+        assert "sport" not in tags
+
+
+def test_ambiguous_words_do_not_trigger_on_their_everyday_meaning(taxonomy):
+    assert "tariffs" not in tag_ids(taxonomy, "Trade union calls for pay rise",
+                                 "The trade union said members would vote on the offer. Trade unions want a "
+                                 "better deal for nurses. The union leader spoke to traders at the market.")
+    assert "conflict" not in tag_ids(taxonomy, "Arsenal attack too strong for Villa",
+                                  "Arsenal's attack tore Villa apart and Saka shot twice into the top corner. "
+                                  "The striker hit the post before half-time in a league game.")
+    assert "elections" not in tag_ids(taxonomy, "Team selection announced",
+                                   "The coach announced the selection for Saturday. The board elected a new chair.")
+    assert tag_ids(taxonomy, "Defendants shared a cell before the court's recess",
+                "The three defendants shared a cell for a quarter of the year. The judge called a recess while "
+                "lawyers defended the primary school teacher.") == []
+    assert "conflict" in tag_ids(taxonomy, "Drone strike hits army base",
+                              "A drone strike killed soldiers at an army base, the military said.")
+
+
+def test_war_words_used_as_metaphors_do_not_tag_conflict(taxonomy):
+    assert "conflict" not in tag_ids(
+        taxonomy, "Prime minister faces backbench insurgency over welfare cuts",
+        "Labour MPs have launched an insurgency against the prime minister's welfare reforms. More than 100 "
+        "backbenchers signed an amendment to block the bill. Party whips are fighting to win over the rebels "
+        "before next week's vote, in what one minister called a battle for the soul of the party.")
+    assert "conflict" in tag_ids(
+        taxonomy, "Insurgency spreads in the north",
+        "Insurgents attacked an army post overnight, killing six soldiers, the military said. "
+        "The insurgency has displaced thousands of villagers since March.")
+
+
+def test_a_crime_kidnapping_is_not_humanitarian_but_a_mass_abduction_by_gunmen_is(taxonomy):
+    assert "humanitarian" not in tag_ids(
+        taxonomy, "Man jailed for kidnap and rape of teenager",
+        "A man who abducted a 15-year-old girl and raped her has been jailed for 18 years. The court heard he "
+        "kidnapped her outside a bus station. Police praised the victim's courage.")
+    assert "humanitarian" in tag_ids(
+        taxonomy, "Gunmen abduct dozens of students in northwest Nigeria",
+        "Gunmen abducted at least 40 students from a boarding school on Friday, police said. Armed bandits "
+        "have kidnapped hundreds of pupils for ransom in the region since 2020.")
+
+
+def test_a_clear_headline_tags_a_feed_item_of_one_line(taxonomy):
+    assert "ceasefire" in tag_ids(taxonomy, "Israel and Hamas agree Gaza ceasefire", "Mediators announced the deal on Tuesday.")
+    assert "sport" in tag_ids(taxonomy, "Swimmer breaks 200m freestyle world record", "She won by two body lengths.")
+    assert tag_ids(taxonomy, "Council approves new library opening hours", "The change starts in March.") == []
+
+
+def test_a_ministry_quoted_about_an_attack_is_conflict_not_defence_or_diplomacy(taxonomy):
+    hits = [h.tag for h in tag_article(
+        "Missiles launched at port city, two dead",
+        "The defence ministry said on Tuesday that two ballistic missiles had struck the port, killing two "
+        "people. The foreign ministry said the attack was a grave escalation. Air defences intercepted a third "
+        "missile, the ministry said.", taxonomy)]
+    assert "conflict" in hits
+    assert "defence" not in hits and "diplomacy" not in hits
+
+
+def test_tagging_is_deterministic(taxonomy, seed):
+    first = tag_article(seed.title, seed.body, taxonomy)
+    again = tag_article(seed.title, seed.body, load_taxonomy())
+    assert first == again
+
+
+def test_empty_or_off_topic_text_gets_no_tag(taxonomy):
+    assert tag_article("", "", taxonomy) == []
+    assert tag_article("Recipe", "Mix the flour with two eggs and bake for twenty minutes.", taxonomy) == []
+
+
+def test_a_topic_added_in_yaml_works_without_code_changes(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: space
+            label: Space exploration
+            iptc: medtop:20000755
+            threshold: 3
+            strong: [space station, lunar lander, rocket launch]
+            keywords: [astronaut, orbit, NASA]
+            exclude: [orbit of influence]
+    """)
+    taxonomy = load_taxonomy(path)
+    hits = tag_article("Rocket launch delayed", "NASA said the astronaut crew would reach orbit on Friday.",
+                       taxonomy)
+    assert [h.tag for h in hits] == ["space"]
+    assert hits[0].label == "Space exploration"
+    assert hits[0].evidence[0] == "Rocket launch delayed"
+    assert tag_article("Markets", "Shares rose in the orbit of influence of the bank.", taxonomy) == []
+
+
+def test_context_bound_words_count_only_with_their_context(tmp_path):
+    path = write(tmp_path, """\
+        defaults:
+          threshold: 1
+        topics:
+          - id: conflict
+            label: Conflict
+            needs_context: [strike]
+            context: [missile, army]
+    """)
+    taxonomy = load_taxonomy(path)
+    assert tag_article("", "Workers went on strike at the factory.", taxonomy) == []
+    assert [h.tag for h in tag_article("", "A missile strike hit the town.", taxonomy)] == ["conflict"]
+
+
+def test_strong_context_bound_words_count_with_context_in_the_next_sentence(tmp_path):
+    path = write(tmp_path, """\
+        defaults:
+          threshold: 3
+        topics:
+          - id: conflict
+            label: Conflict
+            context_window: 1
+            strong_needs_context: [insurgency]
+            context: [soldiers, killed]
+    """)
+    taxonomy = load_taxonomy(path)
+    assert tag_article("", "The party faces an insurgency. Its leader will speak on Monday.", taxonomy) == []
+    hits = tag_article("", "The insurgency spread north. Six soldiers died on Monday.", taxonomy)
+    assert [h.tag for h in hits] == ["conflict"]
+    assert hits[0].evidence == ["The insurgency spread north."]
+
+
+YIELDING = """\
+    defaults:
+      threshold: 3
+    topics:
+      - id: economy
+        label: Economy
+        strong: [economic pressure, economy]
+        yields_to: [sanctions]
+      - id: sanctions
+        label: Sanctions
+        strong: [sanctions, asset freeze]
+"""
+
+
+def test_a_topic_gives_way_to_the_topic_it_yields_to_when_that_one_is_stronger(tmp_path):
+    taxonomy = load_taxonomy(write(tmp_path, YIELDING))
+    story = "The new sanctions and an asset freeze add economic pressure on Tehran."
+    assert tag_ids(taxonomy, "US sanctions hit Iran", story) == ["sanctions"]
+    both = "The economy shrank. Sanctions were renewed."
+    assert sorted(tag_ids(taxonomy, "Economy shrinks under economic pressure", both)) == ["economy", "sanctions"]
+
+
+def test_yields_to_an_unknown_topic_is_refused_with_its_line(tmp_path):
+    error = refused(write(tmp_path, YIELDING.replace("yields_to: [sanctions]", "yields_to: [sanction]")))
+    assert error.line == 7
+    assert "'sanction'" in error.message and "sanctions" in (error.fix or "")
+
+
+def test_a_word_listed_both_as_context_bound_and_as_its_own_context_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: conflict
+            label: Conflict
+            strong_needs_context: [ambush, insurgency]
+            context: [soldiers, insurgents]
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "'insurgency' is in both 'strong_needs_context' and 'context'" in error.message
+
+
+def test_duplicate_id_is_refused_with_the_line_of_the_second_entry(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: energy
+            label: Energy
+            strong: [oil]
+          - id: energy
+            label: Energy again
+            strong: [gas]
+    """)
+    error = refused(path)
+    assert error.line == 5
+    assert "defined twice" in error.message and "line 2" in error.message
+
+
+def test_bad_regular_expression_is_refused_with_its_line(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: elections
+            label: Elections
+            patterns:
+              - '\\belections?\\b'
+              - '(unclosed'
+    """)
+    error = refused(path)
+    assert error.line == 6
+    assert "not a valid regular expression" in error.message and "(unclosed" in error.message
+
+
+def test_missing_label_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            strong: [football]
+    """)
+    error = refused(path)
+    assert error.line == 2
+    assert "'label' is missing" in error.message
+
+
+def test_wrong_type_is_refused(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            label: Sport
+            strong: football, tennis
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "'strong' must be a list" in error.message
+
+
+def test_unknown_key_is_refused_with_the_allowed_ones(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: sport
+            label: Sport
+            keyword: [football]
+    """)
+    error = refused(path)
+    assert error.line == 4
+    assert "unknown key 'keyword'" in error.message
+    assert "keywords" in error.fix and "strong" in error.fix
+
+
+@pytest.mark.parametrize("entry, line, words", [
+    ("  - id: Sport Topic\n    label: Sport\n    strong: [football]\n", 2, "lower-case"),
+    ("  - id: sport\n    label: Sport\n    threshold: -1\n    strong: [football]\n", 4, "at least"),
+    ("  - id: sport\n    label: Sport\n    iptc: 15000000\n    strong: [football]\n", 4, "IPTC"),
+    ("  - id: sport\n    label: Sport\n    needs_context: [match]\n", 4, "context"),
+    ("  - id: sport\n    label: Sport\n", 2, "nothing to match"),
+    ("  - id: war\n    label: War\n    needs_context: [strike, army]\n    context: [armies]\n", 4, "always count"),
+    ("  - id: sport\n    label: Sport\n    strong: ['!!']\n", 4, "no words"),
+])
+def test_other_mistakes_point_at_their_line(tmp_path, entry, line, words):
+    path = tmp_path / "topics.yaml"
+    path.write_text("topics:\n" + entry, encoding="utf-8")
+    error = refused(path)
+    assert error.line == line, str(error)
+    assert words in str(error)
+
+
+def test_missing_or_empty_file_is_refused(tmp_path):
+    refused(tmp_path / "absent.yaml")
+    empty = tmp_path / "topics.yaml"
+    empty.write_text("", encoding="utf-8")
+    assert "empty" in refused(empty).message
+
+
+def test_page_furniture_is_never_evidence(taxonomy):
+    text = ("Follow on Apple or Spotify.\nListen on the Reuters app.\n"
+            "Canada hit back at new U.S. tariffs on steel on Monday, announcing duties on American goods.\n"
+            "The trade dispute between the neighbours has deepened since the spring.\n"
+            "Image caption: Music fans at a film festival in Toronto")
+    hits = tag_article("Canada retaliates against US steel tariffs", text, taxonomy)
+    assert "entertainment" not in [h.tag for h in hits]
+    assert "tariffs" in [h.tag for h in hits]
+    evidence = [e for h in hits for e in h.evidence]
+    assert not any("Spotify" in e or "Reuters app" in e or "Image caption" in e for e in evidence)
+
+
+def test_a_topic_only_in_the_body_counts_at_the_background_weight(tmp_path):
+    topics = """\
+        defaults:
+          needs_lead: true
+          background_weight: {weight}
+        topics:
+          - id: ceasefire
+            label: Ceasefire
+            strong: [ceasefire, truce]
+    """
+    title, text = "Markets close higher", ("Shares rose on Monday.\nBanks led the gains.\n"
+                                           "Traders cited the ceasefire.\nThe truce held overnight.")
+    full = score_article(title, text, load_taxonomy(write(tmp_path, topics.format(weight=1))))["ceasefire"]
+    half = score_article(title, text, load_taxonomy(write(tmp_path, topics.format(weight=0.5))))["ceasefire"]
+    assert full > 0 and half == pytest.approx(full / 2, abs=0.002)
+    in_title = load_taxonomy(write(tmp_path, topics.format(weight=0.5)))
+    assert score_article("Ceasefire lifts markets", text, in_title)["ceasefire"] > full
+    error = refused(write(tmp_path, topics.format(weight=1.5)))
+    assert error.line == 3 and "background_weight" in error.message
+
+
+def test_one_state_warning_or_urging_another_is_diplomacy(taxonomy):
+    # "A warns/urges B" stories carry little diplomacy vocabulary: the two states named in one
+    # sentence with a relations word are the evidence
+    assert "diplomacy" in tag_ids(
+        taxonomy, "Iran warns U.S. not to intervene in the Gulf",
+        "Iran's parliament speaker said any intervention would make the whole region insecure.")
+    assert "diplomacy" in tag_ids(
+        taxonomy, "Seoul urges Pyongyang to stop 'unnecessary slander'",
+        "The presidential office said on Friday both sides should move forward together for peace.")
+    assert "diplomacy" in tag_ids(taxonomy, "IRAN WARNS U.S. NOT TO INTERVENE IN THE GULF",
+                                  "The speaker of the parliament said so in an interview.")
+
+
+def test_a_relations_word_with_one_state_or_none_is_not_diplomacy(taxonomy):
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Japan warns of record heat as temperatures soar",
+        "The weather agency urged residents to stay indoors and drink water.")
+    # "us" is not the United States, "china" is not China
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Iran's farmers warn us of a poor harvest",
+        "Growers urged buyers of fine china and other goods to plan for higher prices.")
+    # a dateline names where the story was filed, not a party to it
+    assert "diplomacy" not in tag_ids(
+        taxonomy, "Drivers warned of fuel shortages",
+        "MOSCOW (Reuters) - Ukrainian refineries warned drivers of longer queues at petrol stations.")
+
+
+def test_states_name_their_state_by_country_demonym_capital_or_seat_of_government(taxonomy):
+    states = taxonomy.states
+    assert states.named("Beijing told Washington") == states.named("China told the United States")
+    assert len(states.named("The Kremlin rejected the Ukrainian proposal")) == 2
+    assert len(states.named("South Sudan and Sudan")) == 2 and len(states.named("North Korean leader")) == 1
+    assert len(states.named("U.S.-China talks")) == 2 and len(states.named("Japan's and Japanese")) == 1
+    assert states.named("tell us about your china and turkey") == frozenset()
+
+
+STATES = """\
+    defaults:
+      threshold: 1
+    topics:
+      - id: relations
+        label: Relations
+        needs_states: [warned]
+    states:
+      - [France, French, Paris]
+      - [Spain, Spanish, Madrid]
+"""
+
+
+def test_needs_states_words_count_only_with_two_states_in_the_sentence(tmp_path):
+    taxonomy = load_taxonomy(write(tmp_path, STATES))
+    assert tag_ids(taxonomy, "", "France warned Spain on Monday.") == ["relations"]
+    assert tag_ids(taxonomy, "", "Paris warned Madrid on Monday.") == ["relations"]
+    assert tag_ids(taxonomy, "", "France warned its farmers. Spain did not.") == []
+    assert tag_ids(taxonomy, "", "The French government warned Paris residents.") == []
+
+
+def test_a_state_name_listed_twice_is_refused_with_its_line(tmp_path):
+    error = refused(write(tmp_path, STATES.replace("[Spain, Spanish, Madrid]", "[Spain, Spanish, Paris]")))
+    assert error.line == 9 and "'Paris' is listed twice (first on line 8)" in error.message
+
+
+@pytest.mark.parametrize("states, line, words", [
+    ("    states:\n      - France\n", 8, "must be a list of names"),
+    ("    states:\n      - [France, '!!']\n", 8, "no words"),
+    ("", 6, "'states:' list"),
+])
+def test_other_states_mistakes_point_at_their_line(tmp_path, states, line, words):
+    text = STATES.split("    states:\n")[0] + states
+    error = refused(write(tmp_path, text))
+    assert error.line == line, str(error)
+    assert words in str(error)
+
+
+def test_immigrants_losing_their_status_is_humanitarian_like_migrants(taxonomy):
+    assert "humanitarian" in tag_ids(
+        taxonomy, "Care homes short of staff after crackdown on Haitian immigrants",
+        "Thousands of Haitian immigrants lost their legal status this summer. Group homes in New York say "
+        "they cannot replace them. Families of disabled residents fear the worst.")
+
+
+def test_an_earthquake_that_strikes_is_not_a_military_strike(taxonomy):
+    assert "conflict" not in tag_ids(
+        taxonomy, "Strong earthquake strikes central Peru, two killed",
+        "The quake struck near the coast on Thursday, killing two people. Soldiers were sent to help "
+        "rescue teams search collapsed homes.")
+    assert "conflict" in tag_ids(
+        taxonomy, "Missile strikes central Kharkiv, five killed",
+        "A Russian missile struck the city centre on Thursday, killing five civilians, officials said.")
+
+
+def test_a_topic_gives_way_only_to_a_topic_that_is_kept(tmp_path):
+    # economy yields to diplomacy, diplomacy to tariffs: in trade talks diplomacy gives way to
+    # tariffs, and economy then has nothing left to give way to
+    taxonomy = load_taxonomy(write(tmp_path, """\
+        defaults:
+          threshold: 3
+        topics:
+          - id: economy
+            label: Economy
+            strong: [semiconductors]
+            yields_to: [diplomacy]
+          - id: diplomacy
+            label: Diplomacy
+            strong: [talks, envoys]
+            yields_to: [tariffs]
+          - id: tariffs
+            label: Tariffs
+            strong: [tariffs, trade deal, dumping]
+    """))
+    story = "Envoys agreed the trade deal on Monday. It ends dumping and tariffs. It also covers semiconductors."
+    scores = score_article("Trade deal cuts tariffs", story, taxonomy)
+    assert scores["tariffs"] > scores["diplomacy"] > scores["economy"] >= 3
+    assert sorted(tag_ids(taxonomy, "Trade deal cuts tariffs", story)) == ["economy", "tariffs"]
