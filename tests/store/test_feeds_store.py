@@ -14,6 +14,7 @@ from newsbrief.sources.fetch import FetchLimits
 from newsbrief.sources.ingest import ingest_feeds
 from newsbrief.store import Article, Base, Feed, Problem, Store
 from newsbrief.store import feeds as fs
+from newsbrief.store.migrate import VERSION_TABLE
 from newsbrief.store.problems import add_problem
 from tests.http_server import LocalServer
 
@@ -45,6 +46,8 @@ def store(request, tmp_path):
         url = request.getfixturevalue("pg_url")
         engine = create_engine(url)
         Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
         engine.dispose()
         s = Store(url)
     yield s

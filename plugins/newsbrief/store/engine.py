@@ -1,4 +1,7 @@
-"""Opening the store: one engine per URL and process, tables created on first use."""
+"""Opening the store: one engine per URL and process; an empty store is migrated, an old one refused.
+
+See `newsbrief.store.migrate` for the states a store can be in and what `newsbrief db upgrade` does.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsbrief.errors import ConfigError
-from newsbrief.store.schema import Base
 
 _STORES: dict[str, Store] = {}
 
@@ -20,7 +22,7 @@ _STORES: dict[str, Store] = {}
 class Store:
     """A database holding newsbrief's state; `session()` gives a transaction that commits on success."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, check_schema: bool = True):
         self.url = url
         try:
             parsed = make_url(url)
@@ -36,10 +38,19 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            Base.metadata.create_all(self.engine)
+            if check_schema:
+                from newsbrief.store.migrate import ensure_current
+
+                ensure_current(self.engine, url)
+            else:
+                self.engine.connect().close()
         except OperationalError as exc:
+            self.engine.dispose()
             raise ConfigError("NEWSBRIEF_STORE_URL", None, f"cannot open the store at {parsed!r}: {exc.orig}",
                               "check that the database server runs and the database exists") from None
+        except Exception:
+            self.engine.dispose()
+            raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -1,0 +1,1 @@
+"""Revision files, one per schema change; see docs/architecture.md for how to add one."""
