@@ -18,21 +18,22 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(BIN)/.installed: requirements.lock pyproject.toml
+$(BIN)/.installed: requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(BIN)/.installed ## Create .venv and install the locked dependency set
+install: $(BIN)/.installed ## Create .venv and install the dev lock (runtime + test tools)
 
 $(AIRFLOW_HOME)/.migrated: $(BIN)/.installed
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -n 30 $(AIRFLOW_HOME)/migrate.log; exit 1)
 	@touch $@
 
-airflow-init: $(AIRFLOW_HOME)/.migrated ## Prepare the project-local Airflow home (SQLite)
+airflow-init: $(AIRFLOW_HOME)/.migrated ## Prepare the project-local Airflow home (SQLite) and migrate the store (newsbrief db upgrade)
+	$(BIN)/newsbrief db upgrade
 
 demo: airflow-init ## Run the seed digest, then bundled feeds + seeds into the daily digest; mail lands in outbox/
 	$(BIN)/python scripts/demo.py
@@ -63,9 +64,8 @@ bench-ingest: install ## Feeds/s and articles/s for 200 feeds on loopback; dedup
 lint: install ## ruff
 	$(BIN)/ruff check .
 
-lock: ## Pin every package of the current .venv into requirements.lock (after adding one to pyproject.toml)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
-	@! grep -n ' @ ' requirements.lock || (echo "requirements.lock pins a local or VCS path: install those packages by name" && exit 1)
+lock: ## Re-pin both locks from the current .venv: requirements.lock (runtime, the image) and requirements-dev.lock (+ tools)
+	$(BIN)/python scripts/lock.py
 
 clean: ## Remove the virtualenv, Airflow home, store and outbox
 	rm -rf $(VENV) .airflow var outbox

@@ -55,6 +55,15 @@ def next_digest_time(now: datetime) -> datetime:
     return today if now < today else today + timedelta(days=1)
 
 
+def upgrade_store(env: dict) -> bool:
+    """`newsbrief db upgrade` on the store the DAGs will use, as an operator would after an update."""
+    proc = subprocess.run([str(BIN / "newsbrief"), "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+    print(f"  newsbrief db upgrade ... {'ok' if proc.returncode == 0 else 'FAILED'}")
+    if proc.returncode != 0:
+        print(proc.stderr or proc.stdout)
+    return proc.returncode == 0
+
+
 def main() -> int:
     from newsbrief.sources.demo_server import serve_in_background
 
@@ -69,7 +78,7 @@ def main() -> int:
 
     print("newsbrief demo, part 1: the seed digest (seeds/ -> summaries, tags -> one email per subscriber)")
     seeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "seeds"))
-    if not run("seed_digest", seeds_env, demo_dir / "seed_digest.log"):
+    if not upgrade_store(seeds_env) or not run("seed_digest", seeds_env, demo_dir / "seed_digest.log"):
         return 1
     if not show(outbox, "seed_digest*"):
         print(f"seed_digest wrote no digest; see {demo_dir / 'seed_digest.log'}")
@@ -78,6 +87,8 @@ def main() -> int:
     print("\nnewsbrief demo, part 2: bundled feeds on a loopback server + seeds -> the daily digest")
     feeds_env = dict(base, NEWSBRIEF_VAR_DIR=str(demo_dir / "daily"), NEWSBRIEF_FETCH_ALLOW="127.0.0.1",
                      NEWSBRIEF_FEEDS_FILE=str(ROOT / "demo" / "feeds.yaml"))
+    if not upgrade_store(feeds_env):
+        return 1
     server = serve_in_background()
     try:
         ok = run("ingest_feeds", feeds_env, demo_dir / "ingest_feeds.log")

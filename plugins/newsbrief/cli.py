@@ -1,4 +1,5 @@
-"""The `newsbrief` command: summarize and tag articles from a file, stdin or a JSONL stream.
+"""The `newsbrief` command: summarize and tag articles from a file, stdin or a JSONL stream;
+`newsbrief db upgrade|current` for the store's schema.
 
 It calls the same `newsbrief.text.summarize.summarize` and `newsbrief.tagging.tag_article` that the DAGs
 use, so what you see here is what the digest gets. Output is always JSONL on stdout, one article a
@@ -105,7 +106,71 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         commands.add_parser(name, parents=parents, help=text, description=text, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_db_commands(commands)
     return parser
+
+
+DB_EPILOG = """\
+The store is NEWSBRIEF_STORE_URL (default: the SQLite file var/newsbrief.db), or --url.
+An empty store is migrated when a task first opens it; a store made by an earlier release, or one
+behind this code, must be upgraded with `newsbrief db upgrade` before the DAGs run again.
+
+exit codes:
+  0  the store is at this newsbrief's schema (after the upgrade, for upgrade)
+  1  db current: the store needs `newsbrief db upgrade` (or is newer than this code)
+  2  the store cannot be opened or upgraded (message on stderr)
+"""
+
+
+def _add_db_commands(commands) -> None:
+    db = commands.add_parser("db", help="the store's schema: upgrade it, show its revision",
+                             description="Schema migrations of the store (Alembic).", epilog=DB_EPILOG,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument("--url", metavar="URL", help="the store's SQLAlchemy URL (default: NEWSBRIEF_STORE_URL)")
+    for name, text in [("upgrade", "migrate the store to this newsbrief's schema (a store of the release "
+                                    "before migrations is recognised and stamped first)"),
+                       ("current", "show the store's schema revision and whether it is up to date")]:
+        actions.add_parser(name, parents=[url], help=text, description=text, epilog=DB_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def db_main(args: argparse.Namespace) -> int:
+    from newsbrief.store import migrate
+    from newsbrief.store.engine import Store
+
+    try:
+        url = args.url
+        if not url:
+            from newsbrief.config.settings import load_settings
+
+            url = load_settings().store_url
+        store = Store(url, check_schema=False)
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    try:
+        if args.db_command == "upgrade":
+            before, after = migrate.upgrade(store.engine, url)
+            if before.current == after.current:
+                print(f"{after.store}: already at {', '.join(after.current)}")
+            else:
+                print(f"{after.store}: upgraded from {', '.join(before.current) or before.state} "
+                      f"to {', '.join(after.current)}")
+            return EXIT_OK
+        with store.engine.connect() as connection:
+            st = migrate.status(connection, url)
+        print(st.describe())
+        return EXIT_OK if st.state == "current" else EXIT_BAD_RECORDS
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - a database error: name the store, not a traceback
+        _error(f"{migrate.masked(url)}: {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
+    finally:
+        store.engine.dispose()
 
 
 def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
@@ -196,6 +261,8 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "db":
+        return db_main(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE

@@ -102,6 +102,7 @@ def topology(request, tmp_path_factory, smtp_sink, source_tree) -> Iterator[topo
     request.node.stash[TOPOLOGY_KEY] = cluster
     try:
         cluster.run("db-migrate", "db", "migrate")
+        cluster.run("store-upgrade", "db", "upgrade", program="newsbrief")
         cluster.start("api-server", "api-server")
         cluster.start("scheduler", "scheduler")
         cluster.start("dag-processor", "dag-processor")

@@ -239,10 +239,10 @@ class Topology:
         return {**inherited, **self.env, "AIRFLOW_HOME": str(self.home), "PYTHONUNBUFFERED": "1",
                 "PATH": f"{VENV_BIN}{os.pathsep}{inherited.get('PATH', '')}"}
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None, program: str = "airflow") -> Process:
         log = self.home / "logs" / f"{name}.out"
         log.parent.mkdir(parents=True, exist_ok=True)
-        argv = [str(VENV_BIN / "airflow"), *args]
+        argv = [str(VENV_BIN / program), *args]
         with log.open("ab") as out:
             popen = subprocess.Popen(argv, cwd=self.home, env={**self.process_env(), **(env or {})},
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -251,15 +251,15 @@ class Topology:
         self.processes.append(process)
         return process
 
-    def run(self, name: str, *args: str, timeout: float = 180) -> None:
-        process = self.start(name, *args)
+    def run(self, name: str, *args: str, timeout: float = 180, program: str = "airflow") -> None:
+        process = self.start(name, *args, program=program)
         try:
             code = process.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             process.stop()
-            raise TopologyError(f"`airflow {' '.join(args)}` took over {timeout:.0f} s\n{process.tail()}") from None
+            raise TopologyError(f"`{program} {' '.join(args)}` took over {timeout:.0f} s\n{process.tail()}") from None
         if code != 0:
-            raise TopologyError(f"`airflow {' '.join(args)}` exited {code}\n{process.tail()}")
+            raise TopologyError(f"`{program} {' '.join(args)}` exited {code}\n{process.tail()}")
 
     def running(self) -> list[Process]:
         return [p for p in self.processes if p.popen.poll() is None]

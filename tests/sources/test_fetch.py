@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 
+from newsbrief.errors import ConfigError
 from newsbrief.sources.fetch import (
     USER_AGENT,
     AllowList,
@@ -180,3 +181,14 @@ def test_a_stuck_dns_lookup_is_cut_by_the_connect_timeout(monkeypatch):
         assert err.value.kind == "dns" and "longer than" in err.value.reason
     finally:
         release.set()
+
+
+def test_the_user_agent_is_a_setting(server, monkeypatch):
+    monkeypatch.setenv("NEWSBRIEF_USER_AGENT", "newsbrief/0.1 (+https://news.example.org/about; ops@example.org)")
+    url = server.add("/ua.xml", RSS)
+    with GuardedClient(FAST, allow=["127.0.0.1"]) as c:
+        c.get(url)
+    assert server.requests[-1][1]["user-agent"] == "newsbrief/0.1 (+https://news.example.org/about; ops@example.org)"
+    monkeypatch.setenv("NEWSBRIEF_USER_AGENT", "evil\r\nX-Injected: 1")
+    with pytest.raises(ConfigError, match="NEWSBRIEF_USER_AGENT"):
+        GuardedClient(FAST, allow=["127.0.0.1"])

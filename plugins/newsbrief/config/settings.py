@@ -14,6 +14,15 @@ from pathlib import Path
 from newsbrief.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    VERSION = _dist_version("newsbrief")
+except Exception:  # noqa: BLE001 - running from a checkout without installed metadata
+    VERSION = "0.1.0"
+
+DEFAULT_USER_AGENT = f"newsbrief/{VERSION} (news digest feed reader)"
 DELIVERY_MODES = ("auto", "smtp", "outbox")
 
 
@@ -80,3 +89,15 @@ def load_settings() -> Settings:
         delivery=delivery,
         max_seed_bytes=max_seed_bytes,
     )
+
+
+def user_agent() -> str:
+    """The User-Agent of every fetch: NEWSBRIEF_USER_AGENT, so a deployment can name itself and a contact
+    (publishers block anonymous readers), else newsbrief and its version."""
+    value = os.environ.get("NEWSBRIEF_USER_AGENT", "").strip()
+    if not value:
+        return DEFAULT_USER_AGENT
+    if len(value) > 256 or any(not (32 <= ord(ch) < 127) for ch in value):
+        raise ConfigError("NEWSBRIEF_USER_AGENT", None, "must be one line of printable ASCII, at most 256 characters",
+                          "set e.g. 'newsbrief/0.1 (+https://news.example.org/about; ops@example.org)'")
+    return value

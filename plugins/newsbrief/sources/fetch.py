@@ -30,17 +30,11 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from newsbrief.config.settings import DEFAULT_USER_AGENT
+from newsbrief.config.settings import user_agent as configured_user_agent
 from newsbrief.errors import InputError
 
-try:
-    from importlib.metadata import version as _dist_version
-
-    VERSION = _dist_version("newsbrief")
-except Exception:  # noqa: BLE001 - running from a checkout without installed metadata
-    VERSION = "0.1.0"
-
-PROJECT_URL = "https://github.com/newsbrief/newsbrief"
-USER_AGENT = f"newsbrief/{VERSION} (+{PROJECT_URL})"
+USER_AGENT = DEFAULT_USER_AGENT
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
 _REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -225,7 +219,7 @@ class GuardedClient:
     """One shared, thread-safe client; use as a context manager or call close()."""
 
     def __init__(self, limits: FetchLimits | None = None, *, allow: Iterable[str] | AllowList = (),
-                 user_agent: str = USER_AGENT, max_connections: int = 32):
+                 user_agent: str | None = None, max_connections: int = 32):
         self.limits = limits or FetchLimits()
         self.allow = allow if isinstance(allow, AllowList) else AllowList.from_env(allow)
         transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections,
@@ -235,7 +229,7 @@ class GuardedClient:
             transport=transport,
             trust_env=False,
             follow_redirects=False,
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": user_agent or configured_user_agent(), "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
         )
 

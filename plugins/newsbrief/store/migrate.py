@@ -83,7 +83,7 @@ class Status:
         return "current" if set(self.current) == set(self.heads) else "behind"
 
     def describe(self) -> str:
-        at = ", ".join(self.current) or "no revision"
+        at = ", ".join(self.current) or "none"
         return f"{self.store}: schema revision {at}; this newsbrief's head: {', '.join(self.heads)} ({self.state})"
 
 
