@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds test test-fast test-integration bench bench-summaries bench-tags bench-ingest lint lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest lint lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ demo: airflow-init ## Run the seed digest, then bundled feeds + seeds into the d
 
 demo-feeds: install ## Serve the bundled demo feeds (demo/feeds/) on http://127.0.0.1:8765 until Ctrl-C
 	$(BIN)/python -m newsbrief.sources.demo_server
+
+web: install ## Serve the web app (digests, stories, search, feeds, preferences) on http://127.0.0.1:8088
+	$(BIN)/newsbrief web
 
 test: install ## Run the whole test suite (unit, DAG end-to-end, Postgres, Celery integration)
 	$(BIN)/python -m pytest

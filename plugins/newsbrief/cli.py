@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser(name, parents=parents, help=text, description=text, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_db_commands(commands)
+    web = commands.add_parser("web", help="serve the web app (archive, search, feeds, preferences) with uvicorn",
+                              description="Serve the web app over the store (NEWSBRIEF_STORE_URL). It binds "
+                                          "loopback unless NEWSBRIEF_WEB_TOKEN is set.")
+    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8088, help="port (default 8088)")
     return parser
 
 
@@ -171,6 +176,28 @@ def db_main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         store.engine.dispose()
+
+
+def web_main(args: argparse.Namespace) -> int:
+    import ipaddress
+    import os
+
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        _error(f"--host {args.host!r} is not an IP address (fix: give e.g. 127.0.0.1)")
+        return EXIT_USAGE
+    if not loopback and not os.environ.get("NEWSBRIEF_WEB_TOKEN", "").strip():
+        _error(f"refusing to serve on {args.host}, which is not loopback, without NEWSBRIEF_WEB_TOKEN "
+               "(fix: set NEWSBRIEF_WEB_TOKEN to a long random string, or bind 127.0.0.1 behind a proxy)")
+        return EXIT_USAGE
+    import uvicorn
+
+    from newsbrief.web.app import create_app
+
+    print(f"newsbrief web on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
 
 
 def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
@@ -263,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "db":
         return db_main(args)
+    if args.command == "web":
+        return web_main(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE

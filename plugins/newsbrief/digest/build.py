@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from newsbrief.config.settings import Settings
 from newsbrief.config.subscribers import Subscriber
 from newsbrief.digest.delivery import SENT
+from newsbrief.digest.preferences import apply as apply_preferences
 from newsbrief.digest.render import DigestItem, FailedInput, ItemTag, message_id, render_digest, select_items
 from newsbrief.store import Article, Delivery, Digest, Problem, Store, Tag
 from newsbrief.text.stage import stored_summary
@@ -107,7 +108,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
         if problems_since is not None:
             cond = or_(cond, Problem.created_at >= problems_since)
         failures = _summarize_failures(s.execute(select(Problem).where(cond).order_by(Problem.id)).scalars())
-    for sub in subscribers:
+    for sub in apply_preferences(store, subscribers):
         with store.session() as s:
             existing = s.execute(select(Digest).where(Digest.run_key == run_key,
                                                       Digest.recipient == sub.email)).scalar_one_or_none()

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from newsbrief.config.settings import Settings
+from newsbrief.digest.links import list_unsubscribe_headers, load_link_settings
 from newsbrief.errors import ConfigError
 from newsbrief.orchestration.glue import (
     DEFAULT_SENDER,
@@ -56,6 +57,8 @@ def build_message(digest: Digest, sender: str) -> EmailMessage:
     msg["Date"] = format_datetime(digest.created_at)
     msg["Message-ID"] = digest.message_id
     msg["X-Newsbrief-Run"] = digest.run_key
+    for name, value in list_unsubscribe_headers(digest.recipient, settings=load_link_settings()).items():
+        msg[name] = value
     msg.set_content(digest.text, subtype="plain", charset="utf-8")
     msg.add_alternative(digest.html, subtype="html", charset="utf-8")
     return msg

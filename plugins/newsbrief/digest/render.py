@@ -120,8 +120,13 @@ class RenderedDigest:
 
 def render_digest(templates_dir: str | Path, *, subscriber: Subscriber, groups: list[TopicGroup],
                   failures: list[FailedInput], run_label: str, generated_at: datetime) -> RenderedDigest:
+    from newsbrief.digest.links import load_link_settings, preferences_url, unsubscribe_url
+
     env = template_env(templates_dir)
+    links = load_link_settings()
     context = {
+        "preferences_url": preferences_url(subscriber.email, settings=links),
+        "unsubscribe_url": unsubscribe_url(subscriber.email, settings=links),
         "subscriber": subscriber,
         "groups": groups,
         "item_count": sum(len(g.items) for g in groups),

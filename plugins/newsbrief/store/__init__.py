@@ -9,10 +9,11 @@ from newsbrief.store.schema import (
     Digest,
     Feed,
     Problem,
+    SubscriberPref,
     Summary,
     Tag,
 )
 
 __all__ = [
-    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "Summary", "Tag", "open_store",
+    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "SubscriberPref", "Summary", "Tag", "open_store",
 ]

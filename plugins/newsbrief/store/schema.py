@@ -173,3 +173,18 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(Text)  # outbox file path or SMTP host
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SubscriberPref(Base):
+    """Choices a subscriber made on the web (opt-out, topics, length, cap); subscribers.yaml stays the list
+    of who may subscribe, and these override its defaults from the next run on."""
+
+    __tablename__ = "subscriber_prefs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    topics: Mapped[list | None] = mapped_column(JSON)
+    sentences: Mapped[int | None] = mapped_column(Integer)
+    max_items: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

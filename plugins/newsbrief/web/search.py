@@ -1,0 +1,100 @@
+"""Full-text search over stored articles: SQLite FTS5 in the embedded store, PostgreSQL's own text search.
+
+The FTS5 index is the web app's own (a virtual table it creates and tops up with articles stored since
+its last query), so the pipeline's stages do not pay for it. On PostgreSQL the query uses
+`to_tsvector`/`websearch_to_tsquery` directly (no index yet: fine for an archive of thousands).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import escape
+
+from markupsafe import Markup
+from sqlalchemy import text
+
+from newsbrief.store import Store
+
+PAGE_SIZE = 20
+_OPEN, _CLOSE = "\x02", "\x03"
+
+
+@dataclass
+class Hit:
+    article_id: int
+    title: str
+    source: str
+    published: object
+    snippet: Markup
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    total: int
+    hits: list[Hit]
+    pages: int
+
+
+def _marked(snippet: str) -> tuple[Markup, list[str]]:
+    words = sorted({w.lower() for w in re.findall(f"{_OPEN}(.*?){_CLOSE}", snippet, flags=re.S)})
+    html = escape(snippet).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    return Markup(html), words
+
+
+def _fts_query(q: str) -> str:
+    """The user's words as an FTS5 query: every word must occur (prefix-free, quoted so no syntax leaks)."""
+    words = re.findall(r"\w+", q)
+    return " ".join(f'"{w}"' for w in words)
+
+
+def _sync_sqlite(conn) -> None:
+    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(title, body, "
+                      "tokenize='porter unicode61')"))
+    conn.execute(text("INSERT INTO articles_fts(rowid, title, body) SELECT id, title, text FROM articles "
+                      "WHERE id > (SELECT coalesce(max(rowid), 0) FROM articles_fts) ORDER BY id"))
+
+
+def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1) -> Results:
+    filters, params = "", {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
+    if topic:
+        filters += " AND EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.tag = :topic)"
+        params["topic"] = topic
+    if source:
+        filters += " AND a.source = :source"
+        params["source"] = source
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            match = _fts_query(q)
+            if not match:
+                return Results(0, [], 0)
+            _sync_sqlite(conn)
+            params["q"] = match
+            base = f"FROM articles_fts f JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH :q{filters}"
+            total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
+            rows = conn.execute(text(
+                f"SELECT a.id, a.title, a.source, a.published_at, "
+                f"snippet(articles_fts, 1, '{_OPEN}', '{_CLOSE}', '…', 16) AS snip, "
+                f"highlight(articles_fts, 0, '{_OPEN}', '{_CLOSE}') AS title_marked "
+                f"{base} ORDER BY bm25(articles_fts), a.id DESC LIMIT :limit OFFSET :offset"), params).all()
+        else:
+            params["q"] = q
+            doc = "to_tsvector('english', a.title || ' ' || a.text)"
+            base = f"FROM articles a WHERE {doc} @@ websearch_to_tsquery('english', :q){filters}"
+            total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
+            rows = conn.execute(text(
+                f"SELECT a.id, a.title, a.source, a.published_at, ts_headline('english', a.text, "
+                f"websearch_to_tsquery('english', :q), 'StartSel=\x02, StopSel=\x03, MaxWords=30') AS snip, "
+                f"a.title AS title_marked {base} "
+                f"ORDER BY ts_rank({doc}, websearch_to_tsquery('english', :q)) DESC, a.id DESC "
+                f"LIMIT :limit OFFSET :offset"), params).all()
+    hits = []
+    for row in rows:
+        snippet, words = _marked(row.snip or "")
+        _, title_words = _marked(row.title_marked or "")
+        why = [f"title: {', '.join(title_words)}"] if title_words else []
+        if words:
+            why.append(f"text: {', '.join(words)}")
+        hits.append(Hit(row.id, row.title, row.source, row.published_at, snippet, why))
+    return Results(total, hits, (total + PAGE_SIZE - 1) // PAGE_SIZE)
