@@ -102,6 +102,7 @@ def main() -> int:
         print(f"daily_digest wrote no digest; see {demo_dir / 'daily_digest.log'}")
         return 1
     print(f"\nDone in {time.monotonic() - started:.1f} s. Digests are in {outbox}/; run logs in {demo_dir}/")
+    print(f"Browse them in the web app: NEWSBRIEF_VAR_DIR={demo_dir / 'daily'} make web, then open http://127.0.0.1:8088/")
     return 0
 
 
