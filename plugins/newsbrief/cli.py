@@ -105,7 +105,43 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         commands.add_parser(name, parents=parents, help=text, description=text, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    ledger = commands.add_parser("deliveries", help="list the delivery ledger (one JSON line per digest)",
+                                 description="The delivery ledger of the store NEWSBRIEF_STORE_URL names: "
+                                             "sent, sending, failed (retried), rejected (5xx), expired.")
+    ledger.add_argument("--failed", action="store_true", help="only digests not (yet) sent")
+    again = commands.add_parser("redeliver", help="send a run's failed digests again (original Message-IDs)")
+    again.add_argument("run", metavar="RUN", help="the run key, as `newsbrief deliveries` shows it")
     return parser
+
+
+def _delivery_command(args: argparse.Namespace) -> int:
+    """`deliveries` and `redeliver`: the ledger on the command line."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsbrief.config.settings import load_settings
+    from newsbrief.digest import delivery
+    from newsbrief.store import open_store
+
+    settings = load_settings()
+    store = open_store(settings.store_url)
+    if args.command == "deliveries":
+        for row in delivery.ledger_rows(store, failed_only=args.failed):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    reopened = delivery.reopen(store, args.run)
+    if not delivery.pending_digests(store, run_key=args.run):
+        _error(f"run {args.run!r} has no failed digest to send (see `newsbrief deliveries --failed`)")
+        return EXIT_OK
+    report = delivery.redeliver_failed(store, settings, now=datetime.now(UTC), run_key=args.run,
+                                       max_age=timedelta.max)
+    for recipient in report.sent:
+        print(json.dumps({"recipient": recipient, "status": "sent"}))
+    for recipient, reason in report.failed.items():
+        status = "rejected" if recipient in report.rejected else "failed"
+        print(json.dumps({"recipient": recipient, "status": status, "error": reason}))
+    if reopened:
+        _error(f"{reopened} expired digest(s) of {args.run} were tried again on request")
+    return EXIT_BAD_RECORDS if report.failed else EXIT_OK
 
 
 def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
@@ -196,6 +232,8 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("deliveries", "redeliver"):
+        return _delivery_command(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE
