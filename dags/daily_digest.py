@@ -19,6 +19,7 @@ from newsbrief.orchestration.tasks import (
     deliver,
     digest_params,
     ingest_seeds,
+    redeliver_earlier,
     select_interval_articles,
     summarize,
     tag,
@@ -35,7 +36,9 @@ ARTICLES = Asset("newsbrief://articles")
     **dag_settings(__doc__),
 )
 def daily_digest():
-    articles = select_interval_articles.override(inlets=[ARTICLES])(ingest_seeds())
+    seeds = ingest_seeds()
+    redeliver_earlier() >> seeds
+    articles = select_interval_articles.override(inlets=[ARTICLES])(seeds)
     deliver(build_digests(tag(summarize(articles))))
 
 

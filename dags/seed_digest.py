@@ -19,6 +19,7 @@ from newsbrief.orchestration.tasks import (
     deliver,
     digest_params,
     ingest_seeds,
+    redeliver_earlier,
     summarize,
     tag,
 )
@@ -26,7 +27,9 @@ from newsbrief.orchestration.tasks import (
 
 @dag(dag_id="seed_digest", schedule=None, params=digest_params(), **dag_settings(__doc__))
 def seed_digest():
-    deliver(build_digests(tag(summarize(ingest_seeds()))))
+    seeds = ingest_seeds()
+    redeliver_earlier() >> seeds
+    deliver(build_digests(tag(summarize(seeds))))
 
 
 seed_digest()

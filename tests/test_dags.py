@@ -35,8 +35,14 @@ def test_seed_digest_is_manual_with_a_parameter_form(dagbag):
     params = dag.params
     assert set(params.keys()) == {"seeds", "recipients", "algorithm", "sentences", "dry_run", "force"}
     assert params["algorithm"] == "newsbrief" and params["sentences"] == 3 and params["dry_run"] is False
-    assert [t.task_id for t in dag.topological_sort()] == ["ingest_seeds", "summarize", "tag", "build_digests",
-                                                           "deliver"]
+    assert [t.task_id for t in dag.topological_sort()] == ["redeliver_earlier", "ingest_seeds", "summarize", "tag",
+                                                           "build_digests", "deliver"]
+
+
+def test_redeliver_dag_is_hourly_and_every_digest_run_retries_failures_first(dagbag):
+    assert [t.task_id for t in dagbag.dags["redeliver"].tasks] == ["redeliver_earlier"]
+    for dag_id in ("seed_digest", "daily_digest"):
+        assert dagbag.dags[dag_id].topological_sort()[0].task_id == "redeliver_earlier"
 
 
 def test_daily_digest_runs_at_seven_in_the_configured_timezone(dagbag, monkeypatch):

@@ -81,7 +81,10 @@ def test_digests_are_kept_per_run_and_stories_not_repeated(env):
     report = deliver(store, settings, first)
     assert report.channel == "outbox" and report.sent == ["desk@example.org"]
     assert build_digests(store, settings, "run-2", ids, subs, taxonomy) == []
-    assert len(build_digests(store, settings, "run-3", ids, subs, taxonomy, resend=True)) == 1
+    assert build_digests(store, settings, "run-3", ids, subs, taxonomy, resend=True) == [], \
+        "force must not send a reader a second copy of stories they received"
+    newcomer = [Subscriber("new@example.org", topics=("ceasefire",))]
+    assert len(build_digests(store, settings, "run-3", ids, newcomer, taxonomy, resend=True)) == 1
     assert count(store, Delivery) == 1
 
 

@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
                                           "loopback unless NEWSBRIEF_WEB_TOKEN is set.")
     web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8088, help="port (default 8088)")
+    ledger = commands.add_parser("deliveries", help="list the delivery ledger (one JSON line per digest)",
+                                 description="The delivery ledger of the store NEWSBRIEF_STORE_URL names: "
+                                             "sent, sending, failed (retried), rejected (5xx), expired.")
+    ledger.add_argument("--failed", action="store_true", help="only digests not (yet) sent")
+    again = commands.add_parser("redeliver", help="send a run's failed digests again (original Message-IDs)")
+    again.add_argument("run", metavar="RUN", help="the run key, as `newsbrief deliveries` shows it")
     return parser
 
 
@@ -198,6 +204,36 @@ def web_main(args: argparse.Namespace) -> int:
     print(f"newsbrief web on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return EXIT_OK
+
+
+def _delivery_command(args: argparse.Namespace) -> int:
+    """`deliveries` and `redeliver`: the ledger on the command line."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsbrief.config.settings import load_settings
+    from newsbrief.digest import delivery
+    from newsbrief.store import open_store
+
+    settings = load_settings()
+    store = open_store(settings.store_url)
+    if args.command == "deliveries":
+        for row in delivery.ledger_rows(store, failed_only=args.failed):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    reopened = delivery.reopen(store, args.run)
+    if not delivery.pending_digests(store, run_key=args.run):
+        _error(f"run {args.run!r} has no failed digest to send (see `newsbrief deliveries --failed`)")
+        return EXIT_OK
+    report = delivery.redeliver_failed(store, settings, now=datetime.now(UTC), run_key=args.run,
+                                       max_age=timedelta.max)
+    for recipient in report.sent:
+        print(json.dumps({"recipient": recipient, "status": "sent"}))
+    for recipient, reason in report.failed.items():
+        status = "rejected" if recipient in report.rejected else "failed"
+        print(json.dumps({"recipient": recipient, "status": status, "error": reason}))
+    if reopened:
+        _error(f"{reopened} expired digest(s) of {args.run} were tried again on request")
+    return EXIT_BAD_RECORDS if report.failed else EXIT_OK
 
 
 def read_input(file: str, *, decode: bool = True) -> tuple[str, str]:
@@ -292,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         return db_main(args)
     if args.command == "web":
         return web_main(args)
+    if args.command in ("deliveries", "redeliver"):
+        return _delivery_command(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE

@@ -128,7 +128,7 @@ def test_one_failing_recipient_does_not_stop_the_others(store, tmp_path, smtp_se
     assert sorted(report.sent) == ["a@example.org", "c@example.org"]
     assert "550" in report.failed["bad@example.org"]
     assert len(received.messages) == 2
-    assert ledger(store)["bad@example.org"] == ("failed", 1)
+    assert ledger(store)["bad@example.org"] == ("rejected", 1), "a 550 is permanent: recorded, never retried"
 
 
 def test_a_crashed_send_is_retried_after_its_lease_with_the_same_id(store, tmp_path):

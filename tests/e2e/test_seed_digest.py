@@ -80,9 +80,10 @@ def test_seed_digest_over_smtp_then_nothing_twice(dag_env, project, smtp_server)
     assert "already processed" in again.stdout
     assert len(smtp_server.received.messages) == 2, "the same seed was sent twice"
 
-    forced = run_dag(env, "seed_digest", conf={"force": True, "recipients": ["desk@example.org"]})
+    forced = run_dag(env, "seed_digest", conf={"force": True, "recipients": ["desk@example.org", "new@example.org"]})
     assert forced.returncode == 0, forced.stdout[-5000:]
-    assert [m["X-Envelope-To"] for m in smtp_server.received.messages[2:]] == ["desk@example.org"]
+    assert [m["X-Envelope-To"] for m in smtp_server.received.messages[2:]] == ["new@example.org"], \
+        "force sent desk@ a second copy"
     check_digest(smtp_server.received.messages[2], project, sentences=3, failed=["empty.txt"])
 
 

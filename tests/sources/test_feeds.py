@@ -162,3 +162,18 @@ def test_a_small_internal_entity_is_fine():
     <link>http://x.example/1</link></item></channel></rss>"""
     check_xml_safety(body, "x")
     assert parse_feed(body, url="http://x.example/").entries[0].title == "News from Example Company"
+
+
+@pytest.mark.parametrize("value", ["&#160;", "&#xA0;", "&#8212;&#8212;"])
+def test_an_entity_declaring_a_character_reference_is_accepted(value):
+    body = f"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY nbsp "{value}">]>
+<rss version="2.0"><channel><title>t</title><item><title>Port&nbsp;reopens</title>
+    <link>http://x.example/1</link></item></channel></rss>""".encode()
+    check_xml_safety(body, "x")
+    assert parse_feed(body, url="http://x.example/").entries[0].title.startswith("Port")
+
+
+def test_a_recursive_entity_is_still_refused():
+    body = b'<!DOCTYPE r [<!ENTITY a "&b;"><!ENTITY b "&a;">]><rss><channel><title>&a;</title></channel></rss>'
+    with pytest.raises(InputError, match="refers to other entities"):
+        check_xml_safety(body, "x")

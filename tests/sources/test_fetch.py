@@ -76,7 +76,32 @@ def test_slow_drip_is_cut_by_the_total_deadline(server, client):
     url = server.slow_drip("/drip", interval=0.1)
     with pytest.raises(FetchError) as err:
         client.get(url)
-    assert err.value.kind == "timeout" and "longer than" in err.value.reason
+    assert err.value.kind == "timeout" and "deadline" in err.value.reason
+
+
+def test_header_drip_ends_at_the_total_deadline_with_that_reason(server, client):
+    """Each header byte arrives inside the read timeout, so only a connect-to-last-byte deadline ends it."""
+    import time
+
+    def handler(h):
+        try:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                if server.stopping.wait(0.1):
+                    break
+                h.wfile.write(b"X")
+                h.wfile.flush()
+        except OSError:
+            pass
+        h.close_connection = True
+
+    url = server.add_handler("/header-drip", handler)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        client.get(url)
+    took = time.monotonic() - started
+    assert err.value.kind == "timeout" and "deadline of 1.5 s exceeded" in err.value.reason, err.value.reason
+    assert took < FAST.total_timeout + 0.5, f"the fetch ran {took:.1f} s against a {FAST.total_timeout} s deadline"
 
 
 @pytest.mark.parametrize("declare", [False, True])
@@ -149,6 +174,11 @@ def test_unresolvable_host_is_a_dns_failure():
     ("127.0.0.1", True), ("10.0.0.1", True), ("192.168.1.1", True), ("172.16.0.1", True),
     ("169.254.169.254", True), ("fd00:ec2::254", True), ("100.64.0.1", True), ("0.0.0.0", True),
     ("::1", True), ("::ffff:127.0.0.1", True), ("fe80::1", True), ("224.0.0.1", True),
+    ("2002:7f00:1::1", True), ("2002:c0a8:101::", True), ("2002:a00:1::", True),  # 6to4 of 127/192.168/10
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", True),  # Teredo, client 127.0.0.1
+    ("2001:0:7f00:1:8000:63bf:3fff:fdd2", True),  # Teredo, server 127.0.0.1
+    ("::127.0.0.1", True), ("::10.0.0.1", True), ("::ffff:10.1.2.3", True),  # IPv4-compatible and -mapped
+    ("64:ff9b::7f00:1", True), ("64:ff9b::a9fe:a9fe", True), ("64:ff9b:1::c0a8:101", True),  # NAT64
 ])
 def test_address_classification(address, refused):
     assert (refused_reason(ipaddress.ip_address(address)) is not None) is refused

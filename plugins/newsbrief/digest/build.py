@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from newsbrief.config.settings import Settings
 from newsbrief.config.subscribers import Subscriber
-from newsbrief.digest.delivery import SENT
+from newsbrief.digest.delivery import FAILED, SENDING, SENT
 from newsbrief.digest.preferences import apply as apply_preferences
 from newsbrief.digest.render import DigestItem, FailedInput, ItemTag, message_id, render_digest, select_items
 from newsbrief.store import Article, Delivery, Digest, Problem, Store, Tag
@@ -59,11 +59,12 @@ def _items(session, article_ids: list[int], algorithm: str, sentences: int) -> l
 
 
 def _already_sent(session, recipient: str, run_key: str, candidates: list[int]) -> set[int]:
-    """Candidates the recipient already got in an earlier run: the article itself, or another outlet's
-    version of the same story (its cluster)."""
+    """Candidates the recipient already got in an earlier run (delivery status `sent`), or that an earlier
+    digest still being redelivered carries (`failed`/`sending`, retried with its own Message-ID): the
+    article itself, or another outlet's version of the same story (its cluster)."""
     rows = session.execute(select(Digest.article_ids).join(Delivery, Delivery.digest_id == Digest.id)
                            .where(Digest.recipient == recipient, Digest.run_key != run_key,
-                                  Delivery.status == SENT)).scalars()
+                                  Delivery.status.in_((SENT, FAILED, SENDING)))).scalars()
     sent = {aid for ids in rows for aid in ids}
     if not sent:
         return set()
@@ -97,7 +98,9 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
     """Render one digest per subscriber who has new stories; returns digest ids.
 
     A digest already built for this run and recipient is kept as it was, so a retry sends the same
-    message. Stories a recipient got in an earlier run are left out unless `resend`.
+    message. Stories a recipient got in an earlier run, or that an earlier digest awaiting redelivery
+    carries, are always left out: `resend` (force) re-processes seeds for recipients who have not had
+    them, never a second copy for one who has.
     """
     topic_order = [(t.id, t.label) for t in taxonomy.topics]
     now = datetime.now(UTC)
@@ -115,12 +118,12 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             if existing is not None:
                 digest_ids.append(existing.id)
                 continue
-            skip = set() if resend else _already_sent(s, sub.email, run_key, article_ids)
+            skip = _already_sent(s, sub.email, run_key, article_ids)
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
             groups = select_items(items, sub, topic_order)
             if not groups:
                 log.info("no new stories on %s's topics (%s): no digest for them this run%s", sub.email,
-                         ", ".join(sub.topics) or "all", "" if resend else " (stories sent before are not repeated)")
+                         ", ".join(sub.topics) or "all", " (stories sent before, or awaiting redelivery, are not repeated)")
                 continue
             rendered = render_digest(settings.templates_dir, subscriber=sub, groups=groups, failures=failures,
                                      run_label=label, generated_at=now)

@@ -4,7 +4,10 @@ Nothing twice: every send is bracketed by the delivery ledger (a row claimed as 
 marked `sent` after), so a retried task, or a second worker after a crash, skips what went out. A send
 whose worker died in between is retried with the same Message-ID once its lease has expired, which
 lets mail systems drop the copy. Nothing lost: a failed send is recorded, saved under
-`outbox/<run>/failed/`, and the other recipients still get theirs.
+`outbox/<run>/failed/`, and the other recipients still get theirs; a temporary failure (4xx reply,
+refused or dropped connection) is retried by later runs (`redeliver_failed`) with the same Message-ID
+until it is sent or older than NEWSBRIEF_REDELIVER_MAX_AGE; a permanent one (5xx) is recorded as
+`rejected`, reported, and never retried.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import email.policy
 import logging
 import os
 import re
+import smtplib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +41,8 @@ from newsbrief.store import Delivery, Digest, Store
 
 log = logging.getLogger(__name__)
 
-SENT, SENDING, FAILED = "sent", "sending", "failed"
+SENT, SENDING, FAILED, REJECTED, EXPIRED = "sent", "sending", "failed", "rejected", "expired"
+DEFAULT_REDELIVER_MAX_AGE = timedelta(days=3)
 # CRLF line ends (smtplib passes bytes through as they are), and headers folded only past RFC 5322's
 # hard limit: Python folds a long Subject right after "Subject:", which readers then see as a leading space.
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
@@ -87,6 +92,7 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
     channel: str = "outbox"
     locations: list[str] = field(default_factory=list)
 
@@ -120,6 +126,8 @@ def _claim(store: Store, digest_id: int, lease: timedelta) -> tuple[str, Digest 
             return "go", digest
         if row.status == SENT:
             return "done", digest
+        if row.status in (REJECTED, EXPIRED):
+            return row.status, digest
         if row.status == SENDING and row.updated_at and now - row.updated_at < lease:
             return "busy", digest
         row.status, row.attempts, row.updated_at, row.error = SENDING, row.attempts + 1, now, None
@@ -132,6 +140,44 @@ def _finish(store: Store, digest_id: int, *, status: str, channel: str, location
         row = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one()
         row.status, row.channel, row.location, row.error = status, channel, location, error
         row.updated_at = datetime.now(UTC)
+
+
+class SendFailure(Exception):
+    """One recipient's send failed; `permanent` (5xx) is never retried, the rest are."""
+
+    def __init__(self, message: str, *, permanent: bool, dropped: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+        self.dropped = dropped
+
+
+def classify(exc: BaseException, target: SmtpTarget, recipient: str) -> SendFailure:
+    """A message naming the server, the recipient, the SMTP reply and the fix."""
+    where = f"{target.host}:{target.port}" if target.port else target.host
+    code, reply = None, ""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code, raw = next(iter(exc.recipients.values()))
+        reply = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    if isinstance(exc, SmtpUnavailable):
+        return SendFailure(f"{exc} [recipient {recipient}; retried by later runs with the same Message-ID]",
+                           permanent=False, dropped=True)
+    if code is not None and 500 <= code < 600:
+        return SendFailure(
+            f"SMTP server {where} refused the digest for {recipient} permanently: {code} {reply} "
+            f"(fix: check the address in subscribers.yaml or the recipients override; not retried)", permanent=True)
+    if code is not None and 400 <= code < 500:
+        return SendFailure(
+            f"SMTP server {where} deferred the digest for {recipient}: {code} {reply} (temporary; later runs, "
+            f"the hourly redeliver DAG or `newsbrief redeliver RUN` retry it with the same Message-ID)",
+            permanent=False, dropped=code == 421)
+    reason = str(exc) or type(exc).__name__
+    return SendFailure(
+        f"SMTP connection to {where} was lost while sending to {recipient}: {reason} (temporary: the next "
+        f"recipient gets a new connection; this digest is retried later with the same Message-ID; if it "
+        f"persists check the server and the connection's timeout)", permanent=False, dropped=True)
 
 
 def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, target: SmtpTarget | None,
@@ -152,6 +198,9 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
             state, digest = _claim(store, digest_id, lease)
             if state == "missing":
                 continue
+            if state in (REJECTED, EXPIRED):
+                log.warning("digest for %s (%s) is %s: not sending it", digest.recipient, digest.message_id, state)
+                continue
             if state == "done":
                 report.skipped.append(digest.recipient)
                 log.info("already delivered to %s (%s): not sending again", digest.recipient, digest.message_id)
@@ -169,23 +218,42 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
                 if target is None:
                     location = str(write_outbox(outbox_dir, digest, msg))
                 else:
-                    if smtp_error:
-                        raise SmtpUnavailable(smtp_error)
-                    if client is None:
-                        try:
-                            client_cm = smtp_session(target)
-                            client = client_cm.__enter__()
-                        except SmtpUnavailable as exc:
-                            client_cm, smtp_error = None, str(exc)
-                            raise
-                    client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=WIRE_POLICY))
+                    try:
+                        if smtp_error:
+                            raise SmtpUnavailable(smtp_error)
+                        if client is None:
+                            try:
+                                client_cm = smtp_session(target)
+                                client = client_cm.__enter__()
+                            except SmtpUnavailable as exc:
+                                client_cm, smtp_error = None, str(exc)
+                                raise
+                        client.sendmail(sender, [digest.recipient], msg.as_bytes(policy=WIRE_POLICY))
+                    except Exception as exc:
+                        failure = classify(exc, target, digest.recipient)
+                        if failure.dropped and client_cm is not None:
+                            _close(client_cm)
+                            client_cm = client = None
+                        elif client is not None and not failure.dropped:
+                            try:
+                                client.rset()
+                            except Exception:
+                                _close(client_cm)
+                                client_cm = client = None
+                        raise failure from exc
                     location = f"smtp://{target.host}:{target.port}"
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
+                permanent = isinstance(exc, SendFailure) and exc.permanent
                 saved = write_outbox(outbox_dir, digest, msg, failed=True)
-                _finish(store, digest_id, status=FAILED, channel=report.channel, location=str(saved), error=reason)
+                _finish(store, digest_id, status=REJECTED if permanent else FAILED, channel=report.channel,
+                        location=str(saved), error=reason)
                 report.failed[digest.recipient] = reason
-                log.error("sending the digest to %s failed: %s (kept at %s)", digest.recipient, reason, saved)
+                if permanent:
+                    report.rejected[digest.recipient] = reason
+                    _report_problem(store, digest, reason)
+                log.error("sending the digest to %s failed (%s): %s (kept at %s)", digest.recipient,
+                          "rejected, not retried" if permanent else "failed, retried later", reason, saved)
                 continue
             _finish(store, digest_id, status=SENT, channel=report.channel, location=location)
             report.sent.append(digest.recipient)
@@ -195,8 +263,102 @@ def deliver_digests(store: Store, digest_ids: list[int], *, outbox_dir: Path, ta
                 time.sleep(delay)
     finally:
         if client_cm is not None:
-            client_cm.__exit__(None, None, None)
+            _close(client_cm)
     return report
+
+
+def _close(client_cm) -> None:
+    try:
+        client_cm.__exit__(None, None, None)
+    except Exception:
+        log.debug("closing the SMTP session failed", exc_info=True)
+
+
+def _report_problem(store: Store, digest: Digest, reason: str) -> None:
+    from newsbrief.store.problems import add_problem
+
+    with store.session() as s:
+        add_problem(s, digest.run_key, "delivery", digest.recipient, reason)
+
+
+def redeliver_max_age() -> timedelta:
+    """NEWSBRIEF_REDELIVER_MAX_AGE: '3d', '12h', '90m' or seconds; default 3 days."""
+    raw = os.environ.get("NEWSBRIEF_REDELIVER_MAX_AGE", "").strip().lower()
+    if not raw:
+        return DEFAULT_REDELIVER_MAX_AGE
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    try:
+        if raw[-1] in units:
+            return timedelta(seconds=float(raw[:-1]) * units[raw[-1]])
+        return timedelta(seconds=float(raw))
+    except ValueError:
+        raise ConfigError("NEWSBRIEF_REDELIVER_MAX_AGE", None, f"not a duration: {raw!r}",
+                          "write e.g. 3d, 12h, 90m or a number of seconds") from None
+
+
+def pending_digests(store: Store, *, run_key: str | None = None) -> list[tuple[int, datetime]]:
+    """Digests whose last send failed temporarily, or whose sender died mid-send: (id, created_at)."""
+    with store.session() as s:
+        q = (select(Digest.id, Digest.created_at).join(Delivery, Delivery.digest_id == Digest.id)
+             .where(Delivery.status.in_((FAILED, SENDING))).order_by(Digest.id))
+        if run_key is not None:
+            q = q.where(Digest.run_key == run_key)
+        return [(i, c) for i, c in s.execute(q).all()]
+
+
+def redeliver_failed(store: Store, settings: Settings, *, now: datetime, run_key: str | None = None,
+                     max_age: timedelta | None = None) -> DeliveryReport:
+    """Retry earlier temporary failures with their original Message-ID; too old ones become `expired`.
+
+    `now` is the caller's reference time (a run's data interval end), so a retried task decides the same.
+    """
+    max_age = max_age if max_age is not None else redeliver_max_age()
+    retry, expired = [], []
+    for digest_id, created in pending_digests(store, run_key=run_key):
+        (expired if now - created > max_age else retry).append(digest_id)
+    for digest_id in expired:
+        with store.session() as s:
+            row = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one()
+            digest = s.get(Digest, digest_id)
+            row.status, row.updated_at = EXPIRED, datetime.now(UTC)
+            reason = (f"digest for {digest.recipient} ({digest.message_id}) not delivered within {max_age} "
+                      f"(last error: {row.error}); given up (fix: `newsbrief redeliver {digest.run_key}` sends it)")
+        log.error("%s", reason)
+        _report_problem(store, digest, reason)
+    if not retry:
+        log.info("redelivery: no earlier digest waiting to be sent (%d expired now)", len(expired))
+        return DeliveryReport(channel="none")
+    log.info("redelivery: retrying %d earlier failed digest(s) with their original Message-IDs", len(retry))
+    report = deliver_digests(store, retry, outbox_dir=settings.outbox_dir, target=choose_channel(settings.delivery))
+    log.info("redelivery via %s: %d sent, %d still failing, %d rejected", report.channel, len(report.sent),
+             len(report.failed) - len(report.rejected), len(report.rejected))
+    return report
+
+
+def reopen(store: Store, run_key: str) -> int:
+    """Make a run's expired (not rejected) digests pending again, for an explicit `newsbrief redeliver`."""
+    with store.session() as s:
+        rows = s.execute(select(Delivery).join(Digest, Delivery.digest_id == Digest.id)
+                         .where(Digest.run_key == run_key, Delivery.status == EXPIRED)).scalars().all()
+        for row in rows:
+            row.status = FAILED
+        return len(rows)
+
+
+def ledger_rows(store: Store, *, failed_only: bool = False) -> list[dict]:
+    """The delivery ledger for `newsbrief deliveries`: one dict per digest, oldest first."""
+    with store.session() as s:
+        q = (select(Digest, Delivery).outerjoin(Delivery, Delivery.digest_id == Digest.id).order_by(Digest.id))
+        out = []
+        for digest, row in s.execute(q).all():
+            status = row.status if row else "unsent"
+            if failed_only and status in (SENT,):
+                continue
+            out.append({"run": digest.run_key, "recipient": digest.recipient, "message_id": digest.message_id,
+                        "status": status, "attempts": row.attempts if row else 0,
+                        "updated_at": row.updated_at.isoformat() if row and row.updated_at else None,
+                        "error": row.error if row else None})
+        return out
 
 
 def deliver(store: Store, settings: Settings, digest_ids: list[int], *, dry_run: bool = False) -> DeliveryReport:

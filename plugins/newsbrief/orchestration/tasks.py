@@ -170,3 +170,18 @@ def deliver(digest_ids: list[int]) -> dict:
         raise RuntimeError("digest delivery failed for " + "; ".join(f"{r}: {e}" for r, e in report.failed.items())
                            + " (the others were delivered; a retry sends only these)")
     return {"channel": report.channel, "sent": report.sent, "skipped": report.skipped, "locations": report.locations}
+
+
+@task
+def redeliver_earlier() -> dict:
+    """Retry earlier digests whose send failed temporarily (original Message-IDs); never fails the run."""
+    context = get_current_context()
+    if (context.get("params") or {}).get("dry_run"):
+        log.info("dry run: earlier failed digests are not retried")
+        return {"sent": [], "failed": [], "rejected": []}
+    settings = load_settings()
+    now = context.get("data_interval_end") or getattr(context.get("dag_run"), "run_after", None)
+    report = delivery.redeliver_failed(open_store(settings.store_url), settings, now=now)
+    for recipient, reason in report.failed.items():
+        log.warning("still not delivered to %s: %s", recipient, reason)
+    return {"sent": report.sent, "failed": sorted(report.failed), "rejected": sorted(report.rejected)}

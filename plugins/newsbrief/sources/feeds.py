@@ -170,8 +170,14 @@ def _default_name(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+_CHAR_REF = re.compile(r"&#(?:[0-9]+|x[0-9a-fA-F]+);")
+
+
 def check_xml_safety(body: bytes, source: str) -> None:
-    """Refuse external entities and entity expansion beyond MAX_ENTITY_EXPANSION before any parser sees the bytes."""
+    """Refuse external entities and entity expansion beyond MAX_ENTITY_EXPANSION before any parser sees the bytes.
+
+    Simple internal entities (`<!ENTITY nbsp "&#160;">`, character references only) are what real feeds
+    declare and are accepted; only values naming other entities (nesting, recursion) are refused."""
     head = _sniff_text(body)
     if "<!ENTITY" not in head.upper():
         return
@@ -183,7 +189,7 @@ def check_xml_safety(body: bytes, source: str) -> None:
             raise InputError(source, "refused: the feed declares an external or parameter XML entity "
                              f"({name!r}), which could read local files or reach the network",
                              "ask the publisher for a feed without a DTD entity section")
-        if "&" in value or "%" in value:
+        if "&" in _CHAR_REF.sub("", value) or "%" in value:
             raise InputError(source, f"refused: XML entity {name!r} refers to other entities "
                              "(an entity-expansion 'billion laughs' pattern)", "this is not a usable feed")
         budget += len(value) * head.count(f"&{name};")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -124,11 +125,37 @@ class AllowList:
         return bool(self.hosts or self.networks)
 
 
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: IPAddress) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64), with the form's name."""
+    if ip.version != 6:
+        return []
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        found += [("Teredo", server), ("Teredo", client)]
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) >> 32 == 0 and int(ip) > 0xFFFF:
+        found.append(("IPv4-compatible", low32))
+    if any(ip in net for net in NAT64_PREFIXES):
+        found.append(("NAT64", low32))
+    return found
+
+
 def refused_reason(ip: IPAddress) -> str | None:
-    """Why an address must not be fetched from, or None if it is a public unicast address."""
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
+    """Why an address must not be fetched from, or None if it is a public unicast address.
+
+    IPv6 forms that embed an IPv4 address are judged by that address too (6to4 of 127.0.0.1 is loopback)."""
+    for form, inner in embedded_ipv4(ip):
+        why = refused_reason(inner)
+        if why is not None:
+            return f"{why} ({inner}) inside a {form} IPv6 address"
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_loopback:
@@ -188,6 +215,42 @@ def resolve_checked(host: str, port: int, allow: AllowList, timeout: float = 5.0
     return [addr for addr, _ in allowed]
 
 
+_DEADLINE = threading.local()
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """The socket timeout for one read/connect: never past the current request's total deadline."""
+    deadline = getattr(_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("total deadline exceeded")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write is bounded by the request's total deadline (header drip)."""
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _remaining(timeout)))
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves, checks and connects to the checked address in one step, for every connection."""
 
@@ -201,8 +264,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
         last: Exception | None = None
         for addr in addresses:
             try:
-                return self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
+                return _DeadlineStream(self._inner.connect_tcp(
+                    addr, port, timeout=_remaining(timeout), local_address=local_address,
+                    socket_options=socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
@@ -260,6 +324,13 @@ class GuardedClient:
         if accept:
             headers["Accept"] = accept
         current, hops = url, []
+        _DEADLINE.at = deadline
+        try:
+            return self._get(url, current, hops, headers, limits, cap, deadline)
+        finally:
+            _DEADLINE.at = None
+
+    def _get(self, url, current, hops, headers, limits, cap, deadline) -> FetchResult:
         while True:
             if time.monotonic() > deadline:
                 raise _deadline(url, limits)
@@ -301,6 +372,8 @@ class GuardedClient:
                 raise FetchError(url, exc.kind, reason, exc.fix, status=exc.status,
                                  retry_after=exc.retry_after) from None
             except httpx.TimeoutException as exc:
+                if time.monotonic() >= deadline - 0.05:
+                    raise _deadline(url, limits) from None
                 phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
                 raise FetchError(url, "timeout", f"timed out {phase} ({_timeout_of(exc, limits)} s)",
                                  "the server is slow or down; it is retried with back-off") from None
@@ -341,8 +414,8 @@ def _too_large(url: str, cap: int, detail: str) -> FetchError:
 
 
 def _deadline(url: str, limits: FetchLimits) -> FetchError:
-    return FetchError(url, "timeout", f"download took longer than {limits.total_timeout:g} s (slow server)",
-                      "retried with back-off")
+    return FetchError(url, "timeout", f"total deadline of {limits.total_timeout:g} s exceeded (connect to last "
+                      "byte; the server is sending too slowly)", "retried with back-off")
 
 
 def _timeout_of(exc: Exception, limits: FetchLimits) -> str:

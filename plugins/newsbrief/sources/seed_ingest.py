@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from newsbrief.config.settings import Settings
-from newsbrief.sources.seeds import find_seeds, read_seeds
+from newsbrief.errors import InputError
+from newsbrief.sources.seeds import read_seeds, scan_seed_paths, seed_label
 from newsbrief.store import Article, Store
 from newsbrief.store.problems import add_problem
 
@@ -32,11 +33,13 @@ def ingest_seed_files(store: Store, settings: Settings, run_key: str, *, pattern
                       force: bool = False) -> SeedIngest:
     """Store new seed articles; a seed already processed (same content) is skipped unless forced."""
     result = SeedIngest()
-    paths = find_seeds(settings.seeds_dir, patterns)
+    paths, refused = scan_seed_paths(settings.seeds_dir, patterns)
     if not paths:
-        log.warning("no seed files match %r in %s: nothing to ingest", patterns, settings.seeds_dir)
+        log.warning("no seed files match %r in seeds/: nothing to ingest", patterns)
     scan = read_seeds(paths, max_bytes=settings.max_seed_bytes)
-    for problem in scan.problems:
+    problems = refused + [InputError(seed_label(p.source, settings.seeds_dir), p.reason, p.fix)
+                          for p in scan.problems]
+    for problem in problems:
         log.error("seed skipped: %s", problem)
         with store.session() as s:
             add_problem(s, run_key, "seed", problem.source, f"{problem.reason} (fix: {problem.fix})")

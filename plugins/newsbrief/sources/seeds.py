@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,17 +158,75 @@ def read_seeds(paths, *, max_bytes: int = 5 * 1024 * 1024) -> SeedScan:
     return scan
 
 
-def find_seeds(seeds_dir: str | Path, patterns: str | list[str] = "*") -> list[Path]:
-    """Seed files under `seeds_dir` matching glob patterns, sorted; hidden files and READMEs ignored."""
+def seed_label(path: str | Path, seeds_dir: str | Path) -> str:
+    """A seed's name as readers see it: `seeds/<relative path>`, never the server's absolute path."""
+    path, root = Path(path), Path(seeds_dir)
+    for base in (root, root.resolve()):
+        try:
+            return f"seeds/{path.relative_to(base).as_posix()}"
+        except ValueError:
+            continue
+    return f"seeds/{path.name}"
+
+
+def scan_seed_paths(seeds_dir: str | Path, patterns: str | list[str] = "*") -> tuple[list[Path], list[InputError]]:
+    """Regular files under `seeds_dir` matching the globs, and refusals naming each pattern or file.
+
+    Refused: absolute patterns and `..`, symlinks (or symlinked folders) resolving outside seeds/,
+    dangling symlinks and special files (FIFOs, devices, sockets). Hidden files and READMEs are ignored.
+    """
     seeds_dir = Path(seeds_dir)
+    root = seeds_dir.resolve()
     if isinstance(patterns, str):
         patterns = [p.strip() for p in patterns.split(",") if p.strip()] or ["*"]
     found: set[Path] = set()
+    refused: dict[str, InputError] = {}
+    fix_pattern = "give a glob relative to seeds/, e.g. '*.txt' or '2025-06-*'"
     for pattern in patterns:
-        for path in seeds_dir.glob(pattern):
-            if path.is_file() and not path.name.startswith(".") and path.stem.upper() != "README":
-                found.add(path)
-    return sorted(found)
+        if Path(pattern).is_absolute() or pattern.startswith(("/", "\\")) or ":" in pattern[:3]:
+            refused[pattern] = InputError(f"seeds pattern {pattern!r}", "is absolute: only files under seeds/ are read",
+                                          fix_pattern)
+            continue
+        if ".." in Path(pattern.replace("\\", "/")).parts:
+            refused[pattern] = InputError(f"seeds pattern {pattern!r}", "contains '..': only files under seeds/ "
+                                          "are read", fix_pattern)
+            continue
+        try:
+            matches = list(seeds_dir.glob(pattern))
+        except (NotImplementedError, ValueError) as exc:
+            refused[pattern] = InputError(f"seeds pattern {pattern!r}", f"is not a usable glob ({exc})", fix_pattern)
+            continue
+        for path in matches:
+            if path.name.startswith(".") or path.stem.upper() == "README":
+                continue
+            label = seed_label(path, seeds_dir)
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                refused[label] = InputError(label, "is a dangling symlink (its target does not exist)",
+                                            "point the link at a file under seeds/, or delete it")
+                continue
+            if not target.is_relative_to(root):
+                refused[label] = InputError(label, "is a symlink to a file outside seeds/: not read",
+                                            "copy the file into seeds/ instead of linking to it")
+                continue
+            try:
+                mode = target.stat().st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                continue
+            if not stat.S_ISREG(mode):
+                refused[label] = InputError(label, "is not a regular file (a FIFO, device or socket): not read",
+                                            "put only regular text files in seeds/")
+                continue
+            found.add(path)
+    return sorted(found), list(refused.values())
+
+
+def find_seeds(seeds_dir: str | Path, patterns: str | list[str] = "*") -> list[Path]:
+    """Seed files under `seeds_dir` matching glob patterns, sorted (see `scan_seed_paths` for refusals)."""
+    return scan_seed_paths(seeds_dir, patterns)[0]
 
 
 def _title_and_blocks(lines: list[str], first_is_title: bool = True) -> tuple[str, list[Block]]:
