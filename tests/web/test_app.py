@@ -107,7 +107,13 @@ def test_one_click_unsubscribe_from_the_eml_stops_the_next_digest(site):
     assert answer.status_code == 200 and "Unsubscribed" in answer.text
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # idempotent
     who = str(msg["To"].addresses[0].addr_spec)
-    again = build_digests(store, settings, "run-2", ids, subscribers, taxonomy, resend=True)
+    (Path(settings.seeds_dir) / "tariffs.txt").write_text(
+        "EU raises tariffs on steel imports\n\nThe European Union raised tariffs on steel imports from "
+        "several countries on Monday. Trade ministers said the new duties protect local mills. Exporters "
+        "warned of retaliation and a wider trade dispute over the tariffs.\n")
+    new_ids = ingest_seed_files(store, settings, "run-2").article_ids
+    tag_articles(store, new_ids, taxonomy)
+    again = build_digests(store, settings, "run-2", new_ids, subscribers, taxonomy)
     with store.session() as s:
         from newsbrief.store import Digest
 
