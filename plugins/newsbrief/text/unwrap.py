@@ -90,10 +90,9 @@ def unwrap(text: str) -> str:
             return False
         if cur.quote != nxt.quote:
             return False
-        if cur.kind == "item":
-            if nxt.indent <= cur.indent:
-                return False
-        elif nxt.indent > base_indent:
+        if cur.kind == "item" and nxt.indent > cur.indent:
+            return True
+        if nxt.indent > base_indent:
             return False
         if len(nxt.text.split()) <= 2 and not nxt.text.endswith(_TERMINAL) and nxt.text[:1].isupper():
             return False
