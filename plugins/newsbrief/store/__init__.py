@@ -11,8 +11,10 @@ from newsbrief.store.schema import (
     Problem,
     Summary,
     Tag,
+    TemplateLine,
 )
 
 __all__ = [
-    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "Summary", "Tag", "open_store",
+    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "Summary", "Tag", "TemplateLine",
+    "open_store",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsbrief.text.furniture import is_boilerplate
+from newsbrief.text.furniture import is_boilerplate, template_key
 from newsbrief.text.sentences import PARAGRAPH, segment, split_line
 
 _KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
@@ -70,7 +70,9 @@ class Article:
         return groups
 
 
-def prepare(text: str, title: str | None = None) -> Article:
+def prepare(text: str, title: str | None = None, templates: frozenset[str] | set[str] = frozenset()) -> Article:
+    """Candidate sentences of `text`; `templates` are the source's learned template keys
+    (`newsbrief.text.furniture.template_key`): lines and sentences with those keys are furniture."""
     title = (title or "").strip()
     title_key = _key(title)
     title_probe = max(title_key.split(), key=len, default="")
@@ -84,10 +86,14 @@ def prepare(text: str, title: str | None = None) -> Article:
     for index, block in enumerate(blocks):
         if block.kind != PARAGRAPH:
             continue
+        if templates and template_key(block.text, title) in templates:
+            continue
         split = split_line(block.text)
         if len(split) > 1 and len(block.text) <= MAX_FURNITURE_BLOCK and is_boilerplate(block.text):
             continue
         for sentence in split:
+            if templates and template_key(sentence, title) in templates:
+                continue
             if not sentences:
                 sentence = strip_dateline(sentence)
             key = " ".join(sentence.casefold().split())
