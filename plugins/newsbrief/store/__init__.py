@@ -12,8 +12,10 @@ from newsbrief.store.schema import (
     SubscriberPref,
     Summary,
     Tag,
+    TemplateLine,
 )
 
 __all__ = [
-    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "SubscriberPref", "Summary", "Tag", "open_store",
+    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "SubscriberPref", "Summary", "Tag",
+    "TemplateLine", "open_store",
 ]

@@ -188,3 +188,16 @@ class SubscriberPref(Base):
     sentences: Mapped[int | None] = mapped_column(Integer)
     max_items: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TemplateLine(Base):
+    """A line or sentence key (`newsbrief.text.furniture.template_key`) seen in one article of a source:
+    keys seen in `TEMPLATE_MIN_ARTICLES` articles of the same source are that source's furniture."""
+
+    __tablename__ = "template_lines"
+    __table_args__ = (UniqueConstraint("source", "key", "article_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(2048), index=True)
+    key: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)

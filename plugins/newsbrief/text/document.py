@@ -4,7 +4,8 @@ Cleaning happens once, here, so that every algorithm obeys the same guarantees: 
 structure, not sentences; a first line or sentence repeating the title is not a candidate (the digest
 already shows the title); furniture (bylines, captions, "Read more", a wire dateline before the lede)
 is dropped; a sentence repeated verbatim (syndicated copy, a paragraph pasted twice) is a candidate
-only once.
+only once. Only whole sentences (`is_whole_sentence`) are candidates; an article with no whole sentence
+at all keeps its other candidates, so it still gets a summary rather than none.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsbrief.text.furniture import is_boilerplate
+from newsbrief.text.furniture import is_boilerplate, template_key
 from newsbrief.text.sentences import PARAGRAPH, segment, split_line
 
 _KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
@@ -33,6 +34,17 @@ def strip_dateline(sentence: str) -> str:
     is the lede."""
     match = _DATELINE_RE.match(sentence)
     return sentence[match.end():] if match and len(sentence) - match.end() > 20 else sentence
+
+
+_OPENING_RE = re.compile(r"[\"“‘'(\[«¿¡]*[^\W_a-z]", re.UNICODE)
+_ENDING_RE = re.compile(r"[.!?…][\"”’'»)\]]*$")
+
+
+def is_whole_sentence(sentence: str) -> bool:
+    """Starts like a sentence (capital letter or digit, maybe after an opening quote or bracket) and ends
+    with terminal punctuation, maybe followed by a closing quote or bracket: not a wrapped line piece,
+    a heading glued into a paragraph or a label."""
+    return bool(_OPENING_RE.match(sentence)) and bool(_ENDING_RE.search(sentence))
 
 
 def _key(text: str) -> str:
@@ -58,7 +70,9 @@ class Article:
         return groups
 
 
-def prepare(text: str, title: str | None = None) -> Article:
+def prepare(text: str, title: str | None = None, templates: frozenset[str] | set[str] = frozenset()) -> Article:
+    """Candidate sentences of `text`; `templates` are the source's learned template keys
+    (`newsbrief.text.furniture.template_key`): lines and sentences with those keys are furniture."""
     title = (title or "").strip()
     title_key = _key(title)
     title_probe = max(title_key.split(), key=len, default="")
@@ -72,10 +86,14 @@ def prepare(text: str, title: str | None = None) -> Article:
     for index, block in enumerate(blocks):
         if block.kind != PARAGRAPH:
             continue
+        if templates and template_key(block.text, title) in templates:
+            continue
         split = split_line(block.text)
         if len(split) > 1 and len(block.text) <= MAX_FURNITURE_BLOCK and is_boilerplate(block.text):
             continue
         for sentence in split:
+            if templates and template_key(sentence, title) in templates:
+                continue
             if not sentences:
                 sentence = strip_dateline(sentence)
             key = " ".join(sentence.casefold().split())
@@ -86,4 +104,8 @@ def prepare(text: str, title: str | None = None) -> Article:
             seen.add(key)
             sentences.append(sentence)
             paragraphs.append(index)
+    whole = [i for i, sentence in enumerate(sentences) if is_whole_sentence(sentence)]
+    if whole and len(whole) < len(sentences):
+        sentences = [sentences[i] for i in whole]
+        paragraphs = [paragraphs[i] for i in whole]
     return Article(title, tuple(sentences), tuple(paragraphs))

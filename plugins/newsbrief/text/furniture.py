@@ -9,6 +9,7 @@ open a real sentence ("By Friday, ...", "Updated figures show ...") only apply t
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _NAME = r"(?:[A-Z][\w'’.\-]*|de|van|von|der|da|di|la|le|bin|al)"
@@ -98,3 +99,36 @@ def is_boilerplate(sentence: str) -> bool:
         return bool(_BYLINE_RE.match(s)) and not s.rstrip("\"'”’").endswith((".", "!", "?"))
     return (bool(_SHORT_START_RE.match(s)) or "newsletter" in lower or "click here" in lower
             or s.rstrip(" .").endswith("»"))
+
+
+_TEMPLATE_KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
+TEMPLATE_MIN_ARTICLES = 3
+"""A line or sentence is a source's template text once it recurs in this many of the source's articles:
+two stories of one outlet quoting the same real sentence do not make it furniture, a third repeat does
+(every item of a feed carries its sign-up line, so a feed's first run with three items already learns it)."""
+
+
+def template_key(text: str, title: str | None = None) -> str:
+    """A short hash of a line or sentence, case, punctuation and the article's own title left out, so
+    "The post <title> appeared first on <site>." is one template across all of a blog's posts."""
+    norm = _TEMPLATE_KEY_RE.sub(" ", text.casefold()).strip()
+    if title:
+        title_norm = _TEMPLATE_KEY_RE.sub(" ", title.casefold()).strip()
+        if len(title_norm) >= 12:
+            norm = norm.replace(title_norm, "\u2063")
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def template_candidates(text: str, title: str | None = None) -> set[str]:
+    """Keys of every paragraph line and every sentence of an article body: the units a source repeats."""
+    from newsbrief.text.sentences import PARAGRAPH, segment, split_line
+
+    keys: set[str] = set()
+    for block in segment(text or ""):
+        if block.kind != PARAGRAPH:
+            continue
+        keys.add(template_key(block.text, title))
+        split = split_line(block.text)
+        if len(split) > 1:
+            keys.update(template_key(s, title) for s in split)
+    return keys

@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from newsbrief.text.unwrap import unwrap
+
 HEADING = "heading"
 PARAGRAPH = "paragraph"
 
@@ -61,9 +63,10 @@ def is_heading(line: str) -> bool:
 
 
 def segment(text: str) -> list[Block]:
-    """Split an article body into heading and paragraph blocks, one per non-empty line."""
+    """Split an article body into heading and paragraph blocks, one per non-empty line once hard-wrapped
+    paragraphs are joined (`newsbrief.text.unwrap`), so the summarizer and the tagger see whole sentences."""
     blocks = []
-    for line in normalize_space(text).split("\n"):
+    for line in normalize_space(unwrap(text)).split("\n"):
         if not line:
             continue
         blocks.append(Block(HEADING if is_heading(line) else PARAGRAPH, line))
@@ -84,7 +87,7 @@ _BOUNDARY_RE = re.compile(r"[.!?…](?!\w)")
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text; line breaks are treated as hard boundaries (paragraphs, headings)."""
     out: list[str] = []
-    for line in normalize_space(text).split("\n"):
+    for line in normalize_space(unwrap(text)).split("\n"):
         if line:
             out.extend(split_line(line))
     return out

@@ -50,15 +50,16 @@ def choose(article: Article, count: int, algorithm: str) -> list[int]:
 
 
 def summarize(text: str, *, title: str | None = None, sentences: int = 3, ratio: float | None = None,
-              algorithm: str = DEFAULT_ALGORITHM) -> list[str]:
+              algorithm: str = DEFAULT_ALGORITHM, templates: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The article's most informative sentences, in document order.
 
     `text` is the body, one paragraph or heading per line; `title` is passed separately (a first body
     line equal to it is not a sentence). `ratio` (0 < r <= 1) overrides `sentences`. Fewer candidates
-    than asked gives all of them; empty text gives []. Unknown `algorithm` raises ValueError.
+    than asked gives all of them; empty text gives []. Unknown `algorithm` raises ValueError. `templates`
+    are the source's learned template keys (see `newsbrief.text.stage.template_keys`).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown summarization algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}")
-    article = prepare(text, title)
+    article = prepare(text, title, templates)
     count = summary_length(len(article.sentences), sentences, ratio)
     return [article.sentences[i] for i in choose(article, count, algorithm)]

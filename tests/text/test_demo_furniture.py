@@ -1,0 +1,77 @@
+"""The demo's own feeds through the real ingest and summary stages: no source furniture in any summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from newsbrief.sources.feeds import FeedConfig
+from newsbrief.sources.ingest import ingest_feeds
+from newsbrief.store import Article, Store, Summary
+from newsbrief.text.stage import summarize_articles, template_keys
+from tests.http_server import LocalServer
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "feeds"
+QUOTED = ["Add CNA as a trusted source", "Read a summary of this article on FAST", "(Source: Bloomberg)",
+          "Click here to return to FAST", "Advertisement", "Bookmark", "WhatsApp"]
+
+
+def ingest_demo(tmp_path) -> tuple[Store, list[int]]:
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    with LocalServer() as server:
+        feeds = [FeedConfig(url=server.add(f"/{p.name}", p.read_bytes(),
+                                           headers={"Content-Type": "application/rss+xml"}),
+                            name=p.stem, fetch_pages=False) for p in sorted(DEMO.glob("*.xml"))]
+        ingest_feeds(store, feeds, "demo", allow=["127.0.0.1"], max_workers=2)
+    with store.session() as s:
+        ids = list(s.execute(select(Article.id).order_by(Article.id)).scalars())
+    return store, ids
+
+
+def test_no_digest_summary_of_the_demo_feeds_carries_their_furniture(tmp_path):
+    store, ids = ingest_demo(tmp_path)
+    assert len(ids) > 20
+    summarize_articles(store, ids)
+    with store.session() as s:
+        summaries = {a.source: [] for a in s.execute(select(Article)).scalars()}
+        for summary, article in s.execute(select(Summary, Article).join(Article)):
+            summaries[article.source].append(summary.text)
+    store.dispose()
+    sentences = [sentence for per_source in summaries.values() for text in per_source for sentence in text]
+    assert len(sentences) > 60
+    for quoted in QUOTED:
+        assert not [s for s in sentences if quoted in s], quoted
+    cna = [sentence for text in summaries["cna-world"] for sentence in text]
+    assert cna and all(len(s.split()) >= 4 for s in cna), [s for s in cna if len(s.split()) < 4]
+
+
+def test_learning_is_incremental_and_a_sentence_two_stories_share_is_kept(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'learn.db'}")
+    shared = "The ministry said the talks would resume in Geneva next month under United Nations auspices."
+    plug = "Sign in to read the full story and get our morning briefing every weekday."
+
+    def add(n: int, body: str) -> int:
+        with store.session() as s:
+            article = Article(content_hash=f"h{n}", url=f"https://news.example/{n}", source_kind="feed",
+                              source="Example", origin="https://news.example/rss", title=f"Story number {n}",
+                              text=body)
+            s.add(article)
+            s.flush()
+            return article.id
+
+    first = [add(n, f"Story {n} opens with its own news about item {n} today.\n{plug}\n{shared if n < 2 else ''}")
+             for n in range(3)]
+    summarize_articles(store, first)
+    with store.session() as s:
+        templates = template_keys(s, "feed:https://news.example/rss")
+        texts = {a: s.execute(select(Summary.text).where(Summary.article_id == a)).scalar_one() for a in first}
+    assert len(templates) == 1
+    assert all(plug not in t for t in texts.values())
+    assert shared in texts[first[0]] and shared in texts[first[1]]
+    later = add(9, f"A later story about item 9 has more to say.\n{plug}")
+    summarize_articles(store, [later])
+    with store.session() as s:
+        assert plug not in s.execute(select(Summary.text).where(Summary.article_id == later)).scalar_one()
+    summarize_articles(store, first)
+    store.dispose()
