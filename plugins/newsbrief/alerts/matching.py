@@ -1,8 +1,10 @@
-"""Match many alerts against many articles without trying every pair.
+"""Match many alerts against many articles as set algebra over an inverted index.
 
-Each alert is filed under its anchors (`query.anchors`): keys one of which every matching article
-must hold (a stem, a title stem, a tag, a source, a language). An article is tried only against the
-alerts filed under one of its keys, plus the few alerts that have no anchor (a pure exclusion).
+The batch of articles is indexed once (stem, title stem, tag, source prefix, language prefix ->
+the set of article positions holding it); each alert's query is then evaluated as intersections,
+unions and differences of those sets, in C, instead of trying every alert on every article. Only
+phrases are checked word by word, and only on the articles holding all their words. Which terms
+matched (for the email and `preview`) is computed for the articles actually shown (`terms_of`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from newsbrief.alerts.query import Document, anchors, document_keys, matches
+from newsbrief.alerts.query import And, Document, Filter, Node, Not, Or, Term, document_keys, matches
 from newsbrief.alerts.spec import Alert
 from newsbrief.store.schema import Article, Tag
 
@@ -31,33 +33,74 @@ class AlertIndex:
     def __init__(self, alerts: list[Alert]):
         self.alerts = list(alerts)
         self.queries = [a.full_query for a in self.alerts]
-        self.by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.always: list[int] = []
-        for i, q in enumerate(self.queries):
-            keys = anchors(q.root)
-            if keys is None:
-                self.always.append(i)
-            else:
-                for k in keys:
-                    self.by_key[k].append(i)
 
-    def match(self, candidates: list[Candidate]) -> dict[int, list[tuple[int, list[str]]]]:
-        """alert position -> [(article_id, matched terms)] in the candidates' order."""
-        out: dict[int, list[tuple[int, list[str]]]] = defaultdict(list)
-        for c in candidates:
-            tried: set[int] = set(self.always)
-            for k in document_keys(c.doc):
-                hit = self.by_key.get(k)
-                if hit:
-                    tried.update(hit)
-            for i in tried:
-                alert = self.alerts[i]
-                if not alert.keeps(c.best_tag_score, c.story_size):
-                    continue
-                terms = matches(self.queries[i], c.doc)
-                if terms is not None:
-                    out[i].append((c.article_id, terms))
+    def match_ids(self, candidates: list[Candidate]) -> dict[int, list[int]]:
+        """alert position -> matching article ids, in the candidates' order."""
+        postings: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for pos, c in enumerate(candidates):
+            for key in document_keys(c.doc):
+                postings[key].add(pos)
+        universe = frozenset(range(len(candidates)))
+        best = frozenset(i for i, c in enumerate(candidates)
+                         if Alert(id="_", email="_", quality="best").keeps(c.best_tag_score, c.story_size))
+        empty: frozenset[int] = frozenset()
+        out: dict[int, list[int]] = {}
+        for i, q in enumerate(self.queries):
+            hits = _eval(q.root, postings, universe, candidates, empty)
+            if self.alerts[i].quality == "best":
+                hits = hits & best
+            if hits:
+                out[i] = [candidates[p].article_id for p in sorted(hits)]
         return out
+
+    def match(self, candidates: list[Candidate], *, limit: int | None = None) -> dict[int, list[tuple[int, list[str]]]]:
+        """alert position -> [(article_id, matched terms)], the first `limit` per alert (default: the
+        alert's cap) in the candidates' order."""
+        by_id = {c.article_id: c for c in candidates}
+        out = {}
+        for i, ids in self.match_ids(candidates).items():
+            n = limit if limit is not None else self.alerts[i].cap
+            out[i] = [(aid, self.terms_of(i, by_id[aid])) for aid in ids[:n]]
+        return out
+
+    def terms_of(self, i: int, candidate: Candidate) -> list[str]:
+        return matches(self.queries[i], candidate.doc) or []
+
+
+def _eval(node: Node, postings, universe, candidates, empty) -> frozenset[int] | set[int]:
+    if isinstance(node, Term):
+        kind = "t" if node.field == "intitle" else "w"
+        sets = [postings.get((kind, s), empty) for s in node.stems]
+        hits = set.intersection(*map(set, sets)) if len(sets) > 1 else sets[0]
+        if len(node.stems) > 1:
+            hits = {p for p in hits if candidates[p].doc.has(node.stems, node.field == "intitle")}
+        return hits
+    if isinstance(node, Filter):
+        return postings.get((node.field, node.value), empty)
+    if isinstance(node, Not):
+        return universe - _eval(node.child, postings, universe, candidates, empty)
+    if isinstance(node, Or):
+        out: set[int] = set()
+        for c in node.children:
+            out |= _eval(c, postings, universe, candidates, empty)
+        return out
+    assert isinstance(node, And)
+    positives = [c for c in node.children if not isinstance(c, Not)]
+    negatives = [c.child for c in node.children if isinstance(c, Not)]
+    if positives:
+        sets = sorted((_eval(c, postings, universe, candidates, empty) for c in positives), key=len)
+        hits = set(sets[0])
+        for s in sets[1:]:
+            if not hits:
+                break
+            hits &= s
+    else:
+        hits = set(universe)
+    for c in negatives:
+        if not hits:
+            break
+        hits -= _eval(c, postings, universe, candidates, empty)
+    return hits
 
 
 def candidates_from_store(session, article_ids: list[int] | None = None) -> list[Candidate]:

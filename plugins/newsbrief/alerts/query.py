@@ -116,6 +116,10 @@ class Query:
         return str(self.root)
 
     @cached_property
+    def compiled(self):
+        return compile_node(self.root)
+
+    @cached_property
     def terms(self) -> tuple[Term, ...]:
         return tuple(_walk_terms(self.root))
 
@@ -382,10 +386,56 @@ def evaluate(node: Node, doc: Document, matched: list[str] | None = None) -> boo
     return any([evaluate(c, doc, matched) for c in node.children])
 
 
+def compile_node(node: Node):
+    """`node` as a closure f(doc, matched) -> bool, equivalent to `evaluate` without its per-node
+    dispatch (the alert index calls it millions of times)."""
+    if isinstance(node, Term):
+        label, stems = str(node), node.stems
+        if len(stems) == 1:
+            stem = stems[0]
+            if node.field == "intitle":
+                def f(doc, out):
+                    if stem in doc.title_words:
+                        out.append(label)
+                        return True
+                    return False
+            else:
+                def f(doc, out):
+                    if stem in doc.words:
+                        out.append(label)
+                        return True
+                    return False
+            return f
+        title_only = node.field == "intitle"
+
+        def phrase(doc, out):
+            if doc.has(stems, title_only):
+                out.append(label)
+                return True
+            return False
+        return phrase
+    if isinstance(node, Filter):
+        def filt(doc, out):
+            if evaluate(node, doc, None):
+                out.append(str(node))
+                return True
+            return False
+        return filt
+    if isinstance(node, Not):
+        child = compile_node(node.child)
+        return lambda doc, out: not child(doc, [])
+    children = [compile_node(c) for c in node.children]
+    if isinstance(node, And):
+        return lambda doc, out: all(c(doc, out) for c in children)
+    return lambda doc, out: any([c(doc, out) for c in children])
+
+
 def matches(query: Query, doc: Document) -> list[str] | None:
     """The matched terms when the query matches, else None."""
     found: list[str] = []
-    return list(dict.fromkeys(found)) if evaluate(query.root, doc, found) else None
+    if not query.compiled(doc, found):
+        return None
+    return found if len(found) < 2 else list(dict.fromkeys(found))
 
 
 def anchors(node: Node) -> frozenset[tuple[str, str]] | None:
@@ -396,8 +446,6 @@ def anchors(node: Node) -> frozenset[tuple[str, str]] | None:
         stem = max(node.stems, key=len)
         return frozenset({("t" if node.field == "intitle" else "w", stem)})
     if isinstance(node, Filter):
-        if node.field == "lang":
-            return frozenset({("lang", node.value.split("-")[0])})
         return frozenset({(node.field, node.value)})
     if isinstance(node, Not):
         return None
@@ -420,11 +468,12 @@ def _anchor_cost(keys: frozenset) -> tuple[int, int]:
 
 
 def document_keys(doc: Document) -> set[tuple[str, str]]:
+    """The index keys of a document (see `anchors`); a language files under each of its prefixes."""
     keys = {("w", s) for s in doc.words}
     keys.update(("t", s) for s in doc.title_words)
     keys.update(("tag", t) for t in doc.tags)
     words = doc.source.split(" ")
     keys.update(("source", " ".join(words[:i])) for i in range(1, len(words) + 1) if doc.source)
-    if doc.language:
-        keys.add(("lang", doc.language.split("-")[0]))
+    parts = doc.language.split("-")
+    keys.update(("lang", "-".join(parts[:i])) for i in range(1, len(parts) + 1) if doc.language)
     return keys
