@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         commands.add_parser(name, parents=parents, help=text, description=text, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    from newsbrief.alerts import commands as alert_commands
+
+    alert_commands.add_parser(commands)
     return parser
 
 
@@ -196,6 +199,10 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "alerts":
+        from newsbrief.alerts import commands as alert_commands
+
+        return alert_commands.run(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE
