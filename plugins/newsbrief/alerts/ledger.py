@@ -44,6 +44,9 @@ def claim(session, alert_key: str, recipient: str, batch_key: str,
         first = unfinished[0].batch_key
         return unfinished[0].message_id, [r for r in unfinished if r.batch_key == first]
     mid = message_id(alert_key, batch_key)
+    if session.execute(select(AlertItem.id).where(AlertItem.alert_key == alert_key,
+                                                  AlertItem.batch_key == batch_key).limit(1)).first():
+        return mid, []  # this period or interval was sent already
     known = set(session.execute(select(AlertItem.article_id).where(
         AlertItem.alert_key == alert_key, AlertItem.article_id.in_([a for a, _ in matches]))).scalars())
     rows = []
