@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest lint lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts lint lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,7 +53,7 @@ test-fast: install ## The suite without the slow Celery integration test
 test-integration: install ## Only the native CeleryExecutor topology test
 	$(BIN)/python -m pytest -m integration
 
-bench: bench-summaries bench-tags bench-ingest ## All benchmarks (print tables, write bench/results/); needs ../shared/data
+bench: bench-summaries bench-tags bench-ingest bench-alerts ## All benchmarks (print tables, write bench/results/); needs ../shared/data
 
 bench-summaries: install ## ROUGE of each summarizer on real BBC articles and publisher standfirsts; speed
 	$(BIN)/python bench/summaries.py
@@ -63,6 +63,9 @@ bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real ar
 
 bench-ingest: install ## Feeds/s and articles/s for 200 feeds on loopback; dedup and cluster counts on real feeds
 	$(BIN)/python bench/ingest.py
+
+bench-alerts: install ## Matching 3 alerts each of 1,000 subscribers against 10,000 articles (target < 5 s)
+	$(BIN)/python bench/alerts.py
 
 lint: install ## ruff
 	$(BIN)/ruff check .

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--failed", action="store_true", help="only digests not (yet) sent")
     again = commands.add_parser("redeliver", help="send a run's failed digests again (original Message-IDs)")
     again.add_argument("run", metavar="RUN", help="the run key, as `newsbrief deliveries` shows it")
+    from newsbrief.alerts import commands as alert_commands
+
+    alert_commands.add_parser(commands)
     return parser
 
 
@@ -330,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         return web_main(args)
     if args.command in ("deliveries", "redeliver"):
         return _delivery_command(args)
+    if args.command == "alerts":
+        from newsbrief.alerts import commands as alert_commands
+
+        return alert_commands.run(args)
     if args.file == "-" and sys.stdin.isatty():
         _error("no input: give FILE, or pipe an article into stdin (see newsbrief --help)")
         return EXIT_USAGE

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
+from newsbrief.alerts.ledger import already_alerted
 from newsbrief.config.settings import Settings
 from newsbrief.config.subscribers import Subscriber
 from newsbrief.digest.delivery import FAILED, SENDING, SENT
@@ -118,7 +119,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             if existing is not None:
                 digest_ids.append(existing.id)
                 continue
-            skip = _already_sent(s, sub.email, run_key, article_ids)
+            skip = _already_sent(s, sub.email, run_key, article_ids) | already_alerted(s, sub.email, article_ids)
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
             groups = select_items(items, sub, topic_order)
             if not groups:

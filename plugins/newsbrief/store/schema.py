@@ -201,3 +201,25 @@ class TemplateLine(Base):
     source: Mapped[str] = mapped_column(String(2048), index=True)
     key: Mapped[str] = mapped_column(String(32))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+
+
+class AlertItem(Base):
+    """The alerts' ledger: an article is sent at most once per alert (unique alert_key, article_id).
+
+    Items are claimed into a batch (`batch_key`: the run's interval or the daily/weekly period) with
+    a Message-ID derived from alert and batch, so a retried or overlapping run finds the same batch
+    and resends at most that one message under the same Message-ID."""
+
+    __tablename__ = "alert_items"
+    __table_args__ = (UniqueConstraint("alert_key", "article_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(420), index=True)  # "<email>/<alert id>"
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    batch_key: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(300), index=True)
+    matched: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

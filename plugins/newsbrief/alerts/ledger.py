@@ -1,0 +1,103 @@
+"""Exactly once per (alert, article): claim, send, mark sent; and what the digest should not repeat.
+
+`claim` inserts one ledger row per new article; the unique (alert_key, article_id) constraint lets
+only one of two racing runs win an article, and a row already claimed by an earlier, unfinished
+batch is handed back (same batch, same Message-ID) rather than claimed again, so a retry after a
+lost worker resends that one message and an overlapping schedule sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from newsbrief.store.schema import AlertItem, Article
+
+REPEAT_ENV = "NEWSBRIEF_DIGEST_REPEATS_ALERTS"
+
+
+def message_id(alert_key: str, batch_key: str, domain: str = "newsbrief.local") -> str:
+    """Deterministic: the same alert and batch always get the same Message-ID."""
+    digest = hashlib.sha256(f"{alert_key}\n{batch_key}".encode()).hexdigest()[:32]
+    return f"<alert.{digest}@{domain}>"
+
+
+def pending(session, alert_key: str) -> list[AlertItem]:
+    """Rows claimed but not yet marked sent (an interrupted batch), oldest batch first."""
+    return list(session.execute(select(AlertItem).where(
+        AlertItem.alert_key == alert_key, AlertItem.status == "claimed").order_by(AlertItem.id)).scalars())
+
+
+def claim(session, alert_key: str, recipient: str, batch_key: str,
+          matches: list[tuple[int, list[str]]], *, cap: int | None = None) -> tuple[str, list[AlertItem]]:
+    """Claim the articles of one batch; returns (message_id, rows of that batch).
+
+    An unfinished earlier batch comes first and alone: it is the message to resend. Otherwise the
+    not-yet-sent matches (at most `cap`, in the given order) are claimed under this batch's key.
+    """
+    unfinished = pending(session, alert_key)
+    if unfinished:
+        first = unfinished[0].batch_key
+        return unfinished[0].message_id, [r for r in unfinished if r.batch_key == first]
+    mid = message_id(alert_key, batch_key)
+    if session.execute(select(AlertItem.id).where(AlertItem.alert_key == alert_key,
+                                                  AlertItem.batch_key == batch_key).limit(1)).first():
+        return mid, []  # this period or interval was sent already
+    known = set(session.execute(select(AlertItem.article_id).where(
+        AlertItem.alert_key == alert_key, AlertItem.article_id.in_([a for a, _ in matches]))).scalars())
+    rows = []
+    for article_id, terms in matches:
+        if article_id in known:
+            continue
+        if cap is not None and len(rows) >= cap:
+            break
+        row = AlertItem(alert_key=alert_key, recipient=recipient.lower(), article_id=article_id,
+                        batch_key=batch_key, message_id=mid, matched=list(terms), status="claimed")
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            continue
+        rows.append(row)
+    session.flush()
+    return mid, rows
+
+
+def mark_sent(session, message_id_: str, at: datetime) -> None:
+    for row in session.execute(select(AlertItem).where(AlertItem.message_id == message_id_)).scalars():
+        row.status, row.sent_at = "sent", at
+    session.flush()
+
+
+def last_sent_at(session, alert_key: str) -> datetime | None:
+    rows = session.execute(select(AlertItem.sent_at).where(
+        AlertItem.alert_key == alert_key, AlertItem.sent_at.is_not(None)).order_by(AlertItem.sent_at.desc()).limit(1))
+    return rows.scalar_one_or_none()
+
+
+def already_alerted(session, email: str, article_ids) -> set[int]:
+    """Articles (or other outlets' copies of their story) this subscriber already got in an alert,
+    for the daily digest to skip; empty when NEWSBRIEF_DIGEST_REPEATS_ALERTS=1 asks for repeats."""
+    if os.environ.get(REPEAT_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return set()
+    ids = list(article_ids)
+    if not ids:
+        return set()
+    sent = set(session.execute(select(AlertItem.article_id).where(
+        AlertItem.recipient == email.lower(), AlertItem.status == "sent")).scalars())
+    if not sent:
+        return set()
+    clusters = set(session.execute(select(Article.cluster_id).where(
+        Article.id.in_(sent), Article.cluster_id.is_not(None))).scalars())
+    same_story = set(session.execute(select(Article.id).where(
+        Article.id.in_(ids), Article.cluster_id.in_(clusters))).scalars()) if clusters else set()
+    return (sent & set(ids)) | same_story
+
+
+def utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
