@@ -18,7 +18,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
         sa.Column("batch_key", sa.String(200), nullable=False),
         sa.Column("message_id", sa.String(300), nullable=False),
-        sa.Column("matched", sa.JSON, nullable=True),
+        sa.Column("matched", sa.JSON, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
