@@ -544,3 +544,31 @@ def test_a_topic_gives_way_only_to_a_topic_that_is_kept(tmp_path):
     scores = score_article("Trade deal cuts tariffs", story, taxonomy)
     assert scores["tariffs"] > scores["diplomacy"] > scores["economy"] >= 3
     assert sorted(tag_ids(taxonomy, "Trade deal cuts tariffs", story)) == ["economy", "tariffs"]
+
+
+def test_phrases_sharing_a_first_word_patterns_and_excludes_all_still_match(tmp_path):
+    """The matcher looks terms up by their first stem and pre-checks patterns as one expression: each
+    phrase of a shared first word, each pattern and each exclusion must still count on its own."""
+    path = write(tmp_path, """\
+        topics:
+          - id: peace
+            label: Peace
+            threshold: 3
+            strong: [peace talks, peace deal, peace plan]
+            keywords: [peace]
+            strong_patterns: ['\\btruces?\\b']
+            exclude: [peace prize]
+            exclude_patterns: ['\\bpeace of mind\\b']
+    """)
+    taxonomy = load_taxonomy(path)
+    for sentence, found in [("The peace deal was signed.", ["peace deal"]),
+                            ("Envoys drafted a peace plan.", ["peace plan"]),
+                            ("A truce held overnight.", ["truce"]),
+                            ("The peace talks resumed, then a peace deal came.", ["peace talks", "peace deal"])]:
+        hits = tag_article("", sentence, taxonomy)
+        assert [h.tag for h in hits] == ["peace"], sentence
+        assert hits[0].evidence == [sentence]
+        assert all(word in sentence for word in found)
+    assert tag_article("", "She won the peace prize.", taxonomy) == []
+    assert score_article("", "Insurance buys peace of mind.", taxonomy)["peace"] == 0
+    assert [h.tag for h in tag_article("", "They spoke of peace.", taxonomy)] == ["peace"]

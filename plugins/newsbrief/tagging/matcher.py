@@ -22,6 +22,7 @@ policy, not diplomacy.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -92,39 +93,116 @@ def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]
     return units, body
 
 
-def _blocked(unit: _Unit, topic: Topic) -> set[int]:
+def _blocked(unit: _Unit, topic: Topic, index: _Index, patterns: bool = True) -> set[int]:
     blocked: set[int] = set()
-    for phrase in topic.exclude:
+    for phrase in index.exclude_in(unit):
         for i in unit.find(phrase):
             blocked.update(range(i, i + len(phrase)))
+    if not patterns or (index.any_exclude is not None and not index.any_exclude.search(unit.text)):
+        return blocked
     for rx in topic.exclude_patterns:
         for m in rx.finditer(unit.text):
             blocked.update(k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start())
     return blocked
 
 
-def _has_context(unit: _Unit, topic: Topic, blocked: set[int]) -> bool:
+def _has_context(unit: _Unit, index: _Index, blocked: set[int]) -> bool:
     return any(not blocked.intersection(range(i, i + len(phrase)))
-               for phrase in topic.context for i in unit.find(phrase))
+               for phrase in index.context_in(unit) for i in unit.find(phrase))
 
 
-def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int]) -> list[tuple[str, float, bool]]:
+@dataclass(frozen=True)
+class _Index:
+    """A topic's phrases grouped by their first stem, so a sentence looks up only the terms that can
+    start at one of its words instead of trying every term of the topic: the same matches, in time
+    that grows with the sentence rather than with the topic's word list."""
+
+    terms: dict[str, tuple[Term, ...]]
+    regexes: tuple[Term, ...]
+    exclude: dict[str, tuple[tuple[str, ...], ...]]
+    context: dict[str, tuple[tuple[str, ...], ...]]
+    any_regex: re.Pattern | None = None
+    any_exclude: re.Pattern | None = None
+
+    @classmethod
+    def of(cls, topic: Topic) -> _Index:
+        def group(items, key):
+            out: dict[str, list] = defaultdict(list)
+            for item in items:
+                out[key(item)].append(item)
+            return {k: tuple(v) for k, v in out.items()}
+
+        return cls(terms=group([t for t in topic.terms if t.regex is None], lambda t: t.stems[0]),
+                   regexes=tuple(t for t in topic.terms if t.regex is not None),
+                   exclude=group(topic.exclude, lambda p: p[0]),
+                   context=group(topic.context, lambda p: p[0]),
+                   any_regex=_any([t.regex for t in topic.terms if t.regex is not None]),
+                   any_exclude=_any(list(topic.exclude_patterns)))
+
+    @staticmethod
+    def _pick(table: dict[str, tuple], unit: _Unit) -> list:
+        return [item for stem in unit.at if stem in table for item in table[stem]]
+
+    def exclude_in(self, unit: _Unit) -> list[tuple[str, ...]]:
+        return self._pick(self.exclude, unit)
+
+    def context_in(self, unit: _Unit) -> list[tuple[str, ...]]:
+        return self._pick(self.context, unit)
+
+    def terms_in(self, unit: _Unit) -> list[Term]:
+        return self._pick(self.terms, unit)
+
+
+_BACKREF = re.compile(r"\\\d|\(\?P=")
+
+
+def _any(patterns: list[re.Pattern]) -> re.Pattern | None:
+    """One expression that matches where any of the patterns would: a text it misses needs none of
+    them tried. None (try each) when they cannot be joined safely (back-references renumber)."""
+    if not patterns or any(_BACKREF.search(p.pattern) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+    except re.error:
+        return None
+
+
+_INDEXES: dict[int, tuple[Topic, _Index]] = {}
+
+
+def _index(topic: Topic) -> _Index:
+    """The topic's index, built once per loaded topic (keyed by identity, the loaded Topic kept beside
+    it so a recycled id is never mistaken for it)."""
+    cached = _INDEXES.get(id(topic))
+    if cached is None or cached[0] is not topic:
+        cached = (topic, _Index.of(topic))
+        _INDEXES[id(topic)] = cached
+    return cached[1]
+
+
+def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int],
+             index: _Index, patterns: bool = True) -> list[tuple[str, float, bool]]:
     """(term, weight, strong) for each non-overlapping match in one sentence, strongest and longest first."""
     taken = set(blocked)
     candidates: list[tuple[float, int, int, Term]] = []
-    for term in topic.terms:
+    for term in index.terms_in(unit):
         if term.needs_context and not has_context:
             continue
-        if term.regex is not None:
-            for m in term.regex.finditer(unit.text):
-                idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
-                if idx:
-                    candidates.append((term.weight, len(idx), idx[0], term))
-        elif term.stems[0] in unit.at:
-            found = unit.find(term.stems)
-            if found and term.needs_states and unit.states < 2:
-                continue
-            candidates.extend((term.weight, len(term.stems), i, term) for i in found)
+        found = unit.find(term.stems)
+        if found and term.needs_states and unit.states < 2:
+            continue
+        candidates.extend((term.weight, len(term.stems), i, term) for i in found)
+    if not patterns or (index.any_regex is not None and not index.any_regex.search(unit.text)):
+        regexes: tuple[Term, ...] = ()
+    else:
+        regexes = index.regexes
+    for term in regexes:
+        if term.needs_context and not has_context:
+            continue
+        for m in term.regex.finditer(unit.text):
+            idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
+            if idx:
+                candidates.append((term.weight, len(idx), idx[0], term))
     out = []
     for weight, length, start, term in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
         span = set(range(start, start + length))
@@ -143,14 +221,18 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, scoring: Scoring
     total = 0.0
     in_lead = False
     strong_sentences = 0
-    blocked = [_blocked(u, topic) for u in units]
-    context = ([_has_context(u, topic, b) for u, b in zip(units, blocked, strict=True)] if topic.context
+    index = _index(topic)
+    joined = "\n".join(u.text for u in units) if index.any_regex or index.any_exclude else ""
+    regexes = index.any_regex is None or index.any_regex.search(joined) is not None
+    excludes = index.any_exclude is None or index.any_exclude.search(joined) is not None
+    blocked = [_blocked(u, topic, index, excludes) for u in units]
+    context = ([_has_context(u, index, b) for u, b in zip(units, blocked, strict=True)] if topic.context
                else [False] * len(units))
     window = topic.context_window
-    for index, unit in enumerate(units):
+    for position, unit in enumerate(units):
         weights = []
-        near = any(context[max(0, index - window):index + window + 1])
-        matches = _matches(unit, topic, near, blocked[index])
+        near = any(context[max(0, position - window):position + window + 1])
+        matches = _matches(unit, topic, near, blocked[position], index, regexes)
         strong_sentences += any(strong for _, _, strong in matches)
         for text, weight, _ in matches:
             seen[text] += 1
@@ -158,7 +240,7 @@ def _score_topic(units: list[_Unit], topic: Topic, norm: float, scoring: Scoring
         weights.sort(reverse=True)
         gained = min(sum(w / rank for rank, w in enumerate(weights, 1)), cap) * unit.weight
         if gained:
-            per_unit.append((gained, index))
+            per_unit.append((gained, position))
             total += gained
             in_lead = in_lead or unit.lead
     if not in_lead:
