@@ -99,9 +99,8 @@ def main() -> int:
     for n in SIZES:
         r = run(n, rows, settings, taxonomy)
         results.append(r)
-        cell = lambda k: f"{r[k][0]} / {r[k][1]}"  # noqa: E731
-        print(f"| {n:,} | {cell('dedup')} | {cell('summarize')} | {cell('tag')} | {cell('cluster')} | "
-              f"{r['peak_rss_mb']} MB |", flush=True)
+        cells = " | ".join(f"{r[k][0]} / {r[k][1]}" for k in ("dedup", "summarize", "tag", "cluster"))
+        print(f"| {n:,} | {cells} | {r['peak_rss_mb']} MB |", flush=True)
     out = ROOT / "bench" / "results" / "scale.json"
     out.write_text(json.dumps({"machine_shared": True, "units": "[wall s, cpu s]", "runs": results}, indent=1))
     print(f"wrote {out.relative_to(ROOT)}")
