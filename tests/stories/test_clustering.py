@@ -119,3 +119,16 @@ def test_one_outlet_is_not_its_own_second_source():
     assert cluster_docs([_doc(1, WORDS[0:8], "same"), _doc(2, WORDS[2:10], "same")]) == []
     assert cluster_docs([_doc(1, WORDS[0:8], "one"), _doc(2, WORDS[2:10], "other")]) == [[1, 2]]
     assert cluster_docs([_doc(1, WORDS[0:10], "same"), _doc(2, WORDS[0:10] + ["ocelot"], "same")]) == [[1, 2]]
+
+
+def test_clusters_do_not_depend_on_the_order_articles_arrive_in():
+    """Parallel fetches store articles in any order: the same articles must give the same stories."""
+    import random
+
+    docs, _, _ = _pool_docs()
+    expected = cluster_docs(docs)
+    assert len(expected) >= 10
+    for seed in range(3):
+        shuffled = docs[:]
+        random.Random(seed).shuffle(shuffled)
+        assert cluster_docs(shuffled) == expected

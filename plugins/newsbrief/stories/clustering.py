@@ -26,8 +26,8 @@ SAME_SOURCE_THRESHOLD = 0.8
 MIN_TITLE_FEATURES = 4
 LEAD_WORDS = 120
 MIN_FEATURES = 6
-_PERMUTATIONS = 128
-_BANDS = 64
+_PERMUTATIONS = 256
+LSH_RECALL = 0.9
 _PRIME = (1 << 61) - 1
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -138,18 +138,32 @@ class MinHasher:
         return values.min(axis=0)
 
 
-def candidate_pairs(signatures: Sequence[np.ndarray], bands: int = _BANDS) -> set[tuple[int, int]]:
-    """Index pairs whose signatures agree on at least one band (LSH)."""
+def lsh_shape(cut: float, permutations: int = _PERMUTATIONS, recall: float = LSH_RECALL) -> tuple[int, int]:
+    """(bands, rows) with the most rows per band that still finds a pair at similarity `cut` with probability
+    >= recall: the S-curve's threshold then sits just below the cut, so pairs far below it (most of the window)
+    rarely become candidates and the exact checks stay few; 1 - (1 - cut**rows)**bands is that probability."""
+    best = (permutations, 1)
+    for rows in range(1, permutations + 1):
+        bands = permutations // rows
+        if 1 - (1 - cut ** rows) ** bands < recall:
+            break
+        best = (bands, rows)
+    return best
+
+
+def candidate_pairs(signatures: Sequence[np.ndarray], bands: int, rows: int | None = None) -> set[tuple[int, int]]:
+    """Index pairs whose signatures agree on at least one band (LSH) of `rows` values."""
     if len(signatures) < 2:
         return set()
     matrix = np.ascontiguousarray(np.vstack(signatures))
-    rows = matrix.shape[1] // bands
+    rows = rows or matrix.shape[1] // bands
     pairs: set[tuple[int, int]] = set()
     for band in range(bands):
         buckets: dict[bytes, list[int]] = {}
-        block = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
-        for i, key in enumerate(block.tobytes()[j:j + rows * 8] for j in range(0, block.nbytes, rows * 8)):
-            buckets.setdefault(key, []).append(i)
+        raw = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows]).tobytes()
+        width = rows * 8
+        for i in range(matrix.shape[0]):
+            buckets.setdefault(raw[i * width:(i + 1) * width], []).append(i)
         for members in buckets.values():
             if 1 < len(members) <= 200:
                 pairs.update((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
@@ -169,7 +183,8 @@ def similar_pairs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
     pairs: dict[tuple[int, int], float] = {}
     for feats, minimum, cut in ((sets, MIN_FEATURES, threshold), (titles, MIN_TITLE_FEATURES, title_threshold)):
         index = [i for i, f in enumerate(feats) if len(f) >= minimum]
-        for x, y in candidate_pairs([hasher.signature(feats[i]) for i in index]):
+        bands, rows = lsh_shape(cut)
+        for x, y in candidate_pairs([hasher.signature(feats[i]) for i in index], bands, rows):
             i, j = sorted((index[x], index[y]))
             sim = jaccard(feats[i], feats[j])
             same_source = sources[i] is not None and sources[i] == sources[j]
@@ -184,7 +199,11 @@ def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
 
     Star clustering, not single link: each new article joins a story only through its lead article (or a
     member of an existing story), so A~B and B~C never chain unrelated A and C into one story.
+    The docs are put in an order of their content first, so the stories do not depend on the order the
+    articles arrived in (parallel fetches) nor on the ids the store gave them.
     """
+    docs = sorted(docs, key=lambda d: (d.title, d.text, d.source or "", d.cluster_id is None, d.cluster_id or 0,
+                                       d.id))
     neighbours: dict[int, dict[int, float]] = {}
     for (i, j), sim in similar_pairs(docs, threshold=threshold, title_threshold=title_threshold).items():
         neighbours.setdefault(i, {})[j] = sim
@@ -197,10 +216,10 @@ def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
     for i in sorted(range(len(docs)), key=lambda k: (-len(neighbours.get(k, ())), k)):
         if i in group_of or i not in neighbours:
             continue
-        joinable = [(sim, group_of[j]) for j, sim in neighbours[i].items()
+        joinable = [(sim, -j, group_of[j]) for j, sim in neighbours[i].items()
                     if j in group_of and (group_of[j][0] == "existing" or leader_of.get(group_of[j]) == j)]
         if joinable:
-            group_of[i] = max(joinable, key=lambda c: c[0])[1]
+            group_of[i] = max(joinable, key=lambda c: c[:2])[2]
             continue
         group_of[i] = leader_of_key = ("new", i)
         leader_of[leader_of_key] = i
@@ -210,4 +229,4 @@ def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
     groups: dict[object, list[int]] = {}
     for i, key in group_of.items():
         groups.setdefault(key, []).append(docs[i].id)
-    return [sorted(g) for g in groups.values() if len(g) > 1]
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)

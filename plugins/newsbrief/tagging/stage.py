@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
-from newsbrief.store import Article, Store, Tag
+from newsbrief.store import Store, Tag
+from newsbrief.text.stage import BATCH, batches, load_articles
 
 log = logging.getLogger(__name__)
 
 
-def tag_articles(store: Store, article_ids: list[int], taxonomy) -> list[int]:
-    """Replace each article's tags with the taxonomy's current verdict (re-runs give the same rows)."""
+def tag_articles(store: Store, article_ids: list[int], taxonomy, *, batch: int = BATCH) -> list[int]:
+    """Replace each article's tags with the taxonomy's current verdict (re-runs give the same rows).
+
+    One transaction per batch of articles: the old tags are deleted and the new ones inserted in bulk."""
     from newsbrief.tagging import tag_article
 
-    for article_id in article_ids:
+    for ids in batches(article_ids, batch):
         with store.session() as s:
-            article = s.get(Article, article_id)
-            hits = tag_article(article.title, article.text, taxonomy)
-            s.execute(delete(Tag).where(Tag.article_id == article_id))
-            for hit in hits:
-                s.add(Tag(article_id=article_id, tag=hit.tag, label=hit.label, score=float(hit.score),
-                          evidence=list(hit.evidence)))
-            log.info("article %s tagged: %s", article_id, ", ".join(h.tag for h in hits) or "(no topic)")
+            rows = []
+            for article in load_articles(s, ids):
+                hits = tag_article(article.title, article.text, taxonomy)
+                rows.extend({"article_id": article.id, "tag": h.tag, "label": h.label, "score": float(h.score),
+                             "evidence": list(h.evidence)} for h in hits)
+                log.info("article %s tagged: %s", article.id, ", ".join(h.tag for h in hits) or "(no topic)")
+            s.execute(delete(Tag).where(Tag.article_id.in_(ids)))
+            if rows:
+                s.execute(insert(Tag), rows)
     return article_ids

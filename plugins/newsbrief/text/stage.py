@@ -11,13 +11,35 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import load_only
 
 from newsbrief.store import Article, Store, Summary, TemplateLine
 from newsbrief.text.furniture import TEMPLATE_MIN_ARTICLES, template_candidates
 from newsbrief.text.summarize import DEFAULT_ALGORITHM, summarize
 
 log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def batches(ids: list[int], size: int = BATCH):
+    """The ids in order, each once, in chunks: one query and one transaction per chunk, not per article."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start:start + size]
+
+
+def load_articles(session, ids: list[int]) -> list[Article]:
+    """The articles of these ids in the order given (one query); an id no longer stored is logged and skipped."""
+    rows = session.execute(select(Article).options(load_only(Article.id, Article.title, Article.text, Article.origin,
+                                                             Article.source_kind, Article.url, Article.source))
+                           .where(Article.id.in_(ids))).scalars()
+    by_id = {a.id: a for a in rows}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        log.warning("articles %s are no longer in the store: skipped", ", ".join(map(str, missing)))
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def source_key(article: Article) -> str:
@@ -57,19 +79,38 @@ def template_keys(session, source: str) -> frozenset[str]:
 
 
 def summarize_articles(store: Store, article_ids: list[int], *, algorithm: str = DEFAULT_ALGORITHM,
-                       sentences: int = 3) -> list[int]:
-    """Learn the batch's template lines, then compute (or keep) each article's summary."""
-    with store.session() as s:
-        learn_templates(s, [a for a in (s.get(Article, i) for i in article_ids) if a is not None])
-    templates: dict[str, frozenset[str]] = {}
-    for article_id in article_ids:
+                       sentences: int = 3, batch: int = BATCH) -> list[int]:
+    """Learn the template lines of every article first, then compute (or keep) each summary: one query
+    and one transaction per batch of ids, bulk inserts."""
+    for ids in batches(article_ids, batch):
         with store.session() as s:
-            article = s.get(Article, article_id)
-            source = source_key(article)
-            if source not in templates:
-                templates[source] = template_keys(s, source)
-            stored_summary(s, article, algorithm, sentences, templates[source])
+            learn_templates(s, load_articles(s, ids))
+    templates: dict[str, frozenset[str]] = {}
+    for ids in batches(article_ids, batch):
+        with store.session() as s:
+            known = set(s.scalars(select(Summary.article_id).where(
+                Summary.article_id.in_(ids), Summary.algorithm == algorithm, Summary.sentences == sentences)))
+            todo = [i for i in ids if i not in known]
+            if not todo:
+                continue
+            rows = []
+            for article in load_articles(s, todo):
+                source = source_key(article)
+                if source not in templates:
+                    templates[source] = template_keys(s, source)
+                rows.append({"article_id": article.id, "algorithm": algorithm, "sentences": sentences,
+                             "text": _summary_text(article, algorithm, sentences, templates[source])})
+            if rows:
+                s.execute(insert(Summary), rows)
     return article_ids
+
+
+def _summary_text(article: Article, algorithm: str, sentences: int, templates: frozenset[str]) -> list[str]:
+    text = summarize(article.text, title=article.title, sentences=sentences, algorithm=algorithm,
+                     templates=templates)
+    if not text:
+        log.warning("article %s (%s) has no sentence to summarize", article.id, article.origin)
+    return text
 
 
 def stored_summary(session, article: Article, algorithm: str, sentences: int,
@@ -79,11 +120,8 @@ def stored_summary(session, article: Article, algorithm: str, sentences: int,
     if row is None:
         if templates is None:
             templates = template_keys(session, source_key(article))
-        text = summarize(article.text, title=article.title, sentences=sentences, algorithm=algorithm,
-                         templates=templates)
-        if not text:
-            log.warning("article %s (%s) has no sentence to summarize", article.id, article.origin)
-        row = Summary(article_id=article.id, algorithm=algorithm, sentences=sentences, text=text)
+        row = Summary(article_id=article.id, algorithm=algorithm, sentences=sentences,
+                      text=_summary_text(article, algorithm, sentences, templates))
         session.add(row)
         session.flush()
     return list(row.text)
