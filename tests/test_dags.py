@@ -16,10 +16,10 @@ def dagbag():
 
 def test_no_import_errors_and_all_dags_present(dagbag):
     assert dagbag.import_errors == {}
-    assert {"seed_digest", "daily_digest", "ingest_feeds"} <= set(dagbag.dag_ids)
+    assert {"seed_digest", "daily_digest", "ingest_feeds", "alerts_as_it_happens", "alerts_scheduled"} <= set(dagbag.dag_ids)
 
 
-@pytest.mark.parametrize("dag_id", ["seed_digest", "daily_digest", "ingest_feeds"])
+@pytest.mark.parametrize("dag_id", ["seed_digest", "daily_digest", "ingest_feeds", "alerts_as_it_happens", "alerts_scheduled"])
 def test_aware_start_no_catchup_retries_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.start_date.tzinfo is not None
