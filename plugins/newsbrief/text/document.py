@@ -37,14 +37,15 @@ def strip_dateline(sentence: str) -> str:
 
 
 _OPENING_RE = re.compile(r"[\"“‘'(\[«¿¡]*[^\W_a-z]", re.UNICODE)
-_ENDING_RE = re.compile(r"[.!?…][\"”’'»)\]]*$")
+_CLOSERS = "\"”’'»)]"
+_ENDERS = frozenset(".!?…")
 
 
 def is_whole_sentence(sentence: str) -> bool:
     """Starts like a sentence (capital letter or digit, maybe after an opening quote or bracket) and ends
     with terminal punctuation, maybe followed by a closing quote or bracket: not a wrapped line piece,
     a heading glued into a paragraph or a label."""
-    return bool(_OPENING_RE.match(sentence)) and bool(_ENDING_RE.search(sentence))
+    return sentence.rstrip(_CLOSERS)[-1:] in _ENDERS and _OPENING_RE.match(sentence) is not None
 
 
 def _key(text: str) -> str:

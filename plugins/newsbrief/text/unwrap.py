@@ -73,11 +73,29 @@ def _first_word(text: str) -> int:
     return len(text.split(" ", 1)[0])
 
 
+def _may_be_wrapped(lines: list[str]) -> bool:
+    """Cheap test before the line-by-line analysis: some line stops mid-sentence and goes on in the next."""
+    width = max((len(line) for line in lines if len(line) <= MAX_WRAP_WIDTH), default=0)
+    for cur, nxt in zip(lines, lines[1:], strict=False):
+        if cur and nxt and not cur.endswith(_TERMINAL):
+            first = nxt.lstrip()
+            if len(cur) + 1 + len(first.split(" ", 1)[0]) > width or first[:1].islower() or first[:1].isdigit():
+                return True
+    return False
+
+
 def unwrap(text: str) -> str:
     """`text` with each hard-wrapped paragraph on one line; other text unchanged (see the module doc)."""
     if text.count("\n") < 1:
         return text
+    if len(text) > 2 * MAX_WRAP_WIDTH * (text.count("\n") + 1):
+        return text
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lengths = [len(raw) for raw in raw_lines if raw and not raw.isspace()]
+    if len(lengths) < 2 or sum(n > MAX_WRAP_WIDTH for n in lengths) * 5 > len(lengths):
+        return text
+    if not _may_be_wrapped([raw.rstrip() for raw in raw_lines]):
+        return text
     lines = [_Line(raw) for raw in raw_lines]
     prose = [ln for ln in lines if ln.kind in ("text", "item")]
     if len(prose) < 2 or sum(ln.length > MAX_WRAP_WIDTH for ln in prose) * 10 > len(prose):
