@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale lint lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-text lint lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,13 +53,16 @@ test-fast: install ## The suite without the slow Celery integration test
 test-integration: install ## Only the native CeleryExecutor topology test
 	$(BIN)/python -m pytest -m integration
 
-bench: bench-summaries bench-tags bench-ingest bench-alerts ## All benchmarks (print tables, write bench/results/); needs ../shared/data
+bench: bench-summaries bench-text bench-tags bench-ingest bench-alerts ## All benchmarks (print tables, write bench/results/); needs ../shared/data
 
 bench-summaries: install ## ROUGE of each summarizer on real BBC articles and publisher standfirsts; speed
 	$(BIN)/python bench/summaries.py
 
 bench-scale: install ## Reuters-21578 bodies through dedup/summarize/tag/cluster at 1k-10k: wall/CPU s, peak RSS (bench/results/scale.json)
 	$(BIN)/python bench/scale.py
+
+bench-text: install ## Real-feed furniture share and Reuters wrapped-text fragments (bench/results/text_quality.json)
+	$(BIN)/python bench/text_quality.py
 
 bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real articles (development and holdout splits)
 	$(BIN)/python bench/tags.py
