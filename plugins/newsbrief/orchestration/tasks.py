@@ -60,7 +60,7 @@ def digest_params() -> dict:
         "dry_run": Param(False, type="boolean", title="Dry run",
                          description="Render previews into outbox/dry-run/ and send nothing."),
         "force": Param(False, type="boolean", title="Force",
-                       description="Process and send seeds again even if they were sent before."),
+                       description="Process seeds again that were processed before; recipients who already received a story never get a second copy."),
     }
 
 
