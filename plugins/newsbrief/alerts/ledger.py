@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from newsbrief.store.schema import AlertItem, Article
+from newsbrief.store.schema import AlertItem
+from newsbrief.stories.seen import seen_stories
 
 REPEAT_ENV = "NEWSBRIEF_DIGEST_REPEATS_ALERTS"
 
@@ -88,15 +89,9 @@ def already_alerted(session, email: str, article_ids) -> set[int]:
     ids = list(article_ids)
     if not ids:
         return set()
-    sent = set(session.execute(select(AlertItem.article_id).where(
-        AlertItem.recipient == email.lower(), AlertItem.status == "sent")).scalars())
-    if not sent:
-        return set()
-    clusters = set(session.execute(select(Article.cluster_id).where(
-        Article.id.in_(sent), Article.cluster_id.is_not(None))).scalars())
-    same_story = set(session.execute(select(Article.id).where(
-        Article.id.in_(ids), Article.cluster_id.in_(clusters))).scalars()) if clusters else set()
-    return (sent & set(ids)) | same_story
+    sent = session.execute(select(AlertItem.article_id).where(
+        AlertItem.recipient == email.lower(), AlertItem.status == "sent")).scalars()
+    return seen_stories(session, sent, ids)
 
 
 def utc(at: datetime) -> datetime:

@@ -31,6 +31,18 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def positive_int_env(name: str, default: int, unit: str, example: str) -> int:
+    """A whole number above zero from the environment; anything else is refused with the variable's name."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+        if value <= 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(name, None, f"must be a positive number of {unit}, got {raw!r}", f"set {example}") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     store_url: str
@@ -71,14 +83,7 @@ def load_settings() -> Settings:
     except Exception:
         raise ConfigError("NEWSBRIEF_TIMEZONE", None, f"unknown timezone {timezone!r}",
                           "use an IANA name such as Europe/Berlin or UTC") from None
-    raw_max = os.environ.get("NEWSBRIEF_MAX_SEED_BYTES", "").strip() or str(5 * 1024 * 1024)
-    try:
-        max_seed_bytes = int(raw_max)
-        if max_seed_bytes <= 0:
-            raise ValueError
-    except ValueError:
-        raise ConfigError("NEWSBRIEF_MAX_SEED_BYTES", None, f"must be a positive number of bytes, got {raw_max!r}",
-                          "set e.g. 5242880 for 5 MiB") from None
+    max_seed_bytes = positive_int_env("NEWSBRIEF_MAX_SEED_BYTES", 5 * 1024 * 1024, "bytes", "e.g. 5242880 for 5 MiB")
     return Settings(
         store_url=store_url,
         config_dir=_path("NEWSBRIEF_CONFIG_DIR", PROJECT_ROOT / "config"),

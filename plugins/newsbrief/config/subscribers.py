@@ -30,6 +30,17 @@ class Subscriber:
         return not self.topics or any(t in self.topics for t in tags)
 
 
+
+def _topics(check, entry, where: str, known_topics) -> list[str]:
+    """An entry's `topics:` list, each one a topic id of topics.yaml (when the taxonomy is known)."""
+    topics = check.strings(entry, "topics", where)
+    if known_topics is not None:
+        for j, topic in enumerate(topics):
+            if topic not in known_topics:
+                check.fail(entry["topics"], j, f"{where}: unknown topic '{topic}'",
+                           f"use one of: {', '.join(sorted(known_topics))}, or add it to topics.yaml")
+    return topics
+
 def valid_email(address: str) -> bool:
     return bool(_EMAIL.match(address.strip()))
 
@@ -61,12 +72,7 @@ def load_subscribers(path: str | Path, *, known_topics: set[str] | None = None) 
         if key in seen:
             check.fail(entry, "email", f"{where} is listed twice (first on line {seen[key]})", "merge the two entries")
         seen[key] = entry.line_of("email")
-        topics = check.strings(entry, "topics", where)
-        if known_topics is not None:
-            for j, topic in enumerate(topics):
-                if topic not in known_topics:
-                    check.fail(entry["topics"], j, f"{where}: unknown topic '{topic}'",
-                               f"use one of: {', '.join(sorted(known_topics))}, or add it to topics.yaml")
+        topics = _topics(check, entry, where, known_topics)
         out.append(Subscriber(
             email=email,
             name=check.string(entry, "name", where, required=False),
@@ -108,12 +114,7 @@ def _alerts(check: Checker, entry: dict, email: str, where: str, known_topics: s
             except QueryError as err:
                 check.fail(item, "query", f"{at}: the query does not parse: at position {err.position} expected "
                            f"{err.expected}", "see README 'Alerts' for the query syntax")
-        topics = check.strings(item, "topics", at)
-        if known_topics is not None:
-            for j, topic in enumerate(topics):
-                if topic not in known_topics:
-                    check.fail(item["topics"], j, f"{at}: unknown topic '{topic}'",
-                               f"use one of: {', '.join(sorted(known_topics))}")
+        topics = _topics(check, item, at, known_topics)
         if query is None and not topics:
             check.fail(item, None, f"{at}: give a 'query:' or 'topics:' (or both)")
         frequency = check.string(item, "frequency", at, required=False, default="as_it_happens")

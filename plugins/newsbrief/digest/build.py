@@ -17,6 +17,7 @@ from newsbrief.digest.delivery import FAILED, SENDING, SENT
 from newsbrief.digest.preferences import apply as apply_preferences
 from newsbrief.digest.render import DigestItem, FailedInput, ItemTag, message_id, render_digest, select_items
 from newsbrief.store import Article, Delivery, Digest, Problem, Store, Tag
+from newsbrief.stories.seen import seen_stories
 from newsbrief.text.stage import stored_summary
 from newsbrief.text.summarize import DEFAULT_ALGORITHM
 
@@ -66,14 +67,7 @@ def _already_sent(session, recipient: str, run_key: str, candidates: list[int]) 
     rows = session.execute(select(Digest.article_ids).join(Delivery, Delivery.digest_id == Digest.id)
                            .where(Digest.recipient == recipient, Digest.run_key != run_key,
                                   Delivery.status.in_((SENT, FAILED, SENDING)))).scalars()
-    sent = {aid for ids in rows for aid in ids}
-    if not sent:
-        return set()
-    sent_clusters = set(session.execute(select(Article.cluster_id).where(
-        Article.id.in_(sent), Article.cluster_id.is_not(None))).scalars())
-    repeats = set(session.execute(select(Article.id).where(
-        Article.id.in_(candidates), Article.cluster_id.in_(sent_clusters))).scalars()) if sent_clusters else set()
-    return (sent & set(candidates)) | repeats
+    return seen_stories(session, (aid for ids in rows for aid in ids), candidates)
 
 
 def _summarize_failures(problems) -> list[FailedInput]:

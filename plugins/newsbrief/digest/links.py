@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from newsbrief.config.settings import PROJECT_ROOT
+from newsbrief.config.settings import PROJECT_ROOT, positive_int_env
 from newsbrief.errors import ConfigError
 
 ALL = "all"
@@ -71,14 +71,7 @@ def _secret() -> bytes:
 
 
 def load_link_settings() -> LinkSettings:
-    raw_age = os.environ.get("NEWSBRIEF_LINK_MAX_AGE_DAYS", "").strip() or str(DEFAULT_MAX_AGE_DAYS)
-    try:
-        max_age = int(raw_age)
-        if max_age <= 0:
-            raise ValueError
-    except ValueError:
-        raise ConfigError("NEWSBRIEF_LINK_MAX_AGE_DAYS", None, f"must be a positive number of days, got {raw_age!r}",
-                          "set e.g. 180") from None
+    max_age = positive_int_env("NEWSBRIEF_LINK_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS, "days", "e.g. 180")
     public = (os.environ.get("NEWSBRIEF_PUBLIC_URL", "").strip() or DEFAULT_PUBLIC_URL).rstrip("/")
     if not public.startswith(("http://", "https://")):
         raise ConfigError("NEWSBRIEF_PUBLIC_URL", None, f"not an http(s) URL: {public!r}",

@@ -38,6 +38,14 @@ def _highlight(text: str, sentences: list[str]) -> Markup:
     return Markup(out)
 
 
+def _found(session, model, key: int):
+    """The row, or a 404 naming what is missing ("no article 7")."""
+    row = session.get(model, key)
+    if row is None:
+        raise HTTPException(404, f"no {model.__name__.lower()} {key}")
+    return row
+
+
 def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     app = FastAPI(title="newsbrief", version="1", root_path=root_path,
                   description="The archive of digests, stories, search and feed health of a newsbrief store.")
@@ -93,18 +101,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     @app.get("/digests/{digest_id}", response_class=HTMLResponse, summary="One digest as it was sent")
     def digest(digest_id: int):
         with store().session() as s:
-            row = s.get(Digest, digest_id)
-            if row is None:
-                raise HTTPException(404, f"no digest {digest_id}")
+            row = _found(s, Digest, digest_id)
             delivery = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one_or_none()
         return page("digest.html.j2", digest=row, delivery=delivery)
 
     @app.get("/digests/{digest_id}/html", summary="The digest's HTML part, shown sandboxed")
     def digest_html(digest_id: int):
         with store().session() as s:
-            row = s.get(Digest, digest_id)
-            if row is None:
-                raise HTTPException(404, f"no digest {digest_id}")
+            row = _found(s, Digest, digest_id)
             html = row.html
         return Response(html, media_type="text/html",
                         headers={"Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"})
@@ -112,9 +116,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     @app.get("/articles/{article_id}", response_class=HTMLResponse, summary="A story: summary, tags, evidence")
     def article(article_id: int):
         with store().session() as s:
-            row = s.get(Article, article_id)
-            if row is None:
-                raise HTTPException(404, f"no article {article_id}")
+            row = _found(s, Article, article_id)
             tags = list(s.execute(select(Tag).where(Tag.article_id == article_id).order_by(Tag.score.desc())).scalars())
             summary = s.execute(select(Summary).where(Summary.article_id == article_id)
                                 .order_by(Summary.id)).scalars().first()
@@ -200,9 +202,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     @app.get("/api/v1/articles/{article_id}", summary="One article with its tags and evidence (JSON)")
     def api_article(article_id: int):
         with store().session() as s:
-            row = s.get(Article, article_id)
-            if row is None:
-                raise HTTPException(404, f"no article {article_id}")
+            row = _found(s, Article, article_id)
             tags = s.execute(select(Tag).where(Tag.article_id == article_id)).scalars()
             return {"id": row.id, "title": row.title, "source": row.source, "url": row.url,
                     "cluster": row.cluster_id,
