@@ -17,25 +17,16 @@ from newsbrief.store import feeds as fs
 from newsbrief.store.migrate import VERSION_TABLE
 from newsbrief.store.problems import add_problem
 from tests.http_server import LocalServer
+from tests.store.postgres import fresh_database
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def pg_url():
     """One fresh database for this module's Postgres runs, dropped at the end."""
-    name = f"nb_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - no server: skip with the reason
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(exc).__name__}): start it to run these")
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("nb_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -3,7 +3,6 @@ the migrated schema is exactly the code's; a store behind the code stops a task 
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,15 @@ from sqlalchemy import create_engine, select, text
 from newsbrief.cli import main
 from newsbrief.store import Article, Base, Delivery, Digest, Store, Summary, Tag
 from newsbrief.store.migrate import VERSION_TABLE, StoreOutOfDate, heads
+from tests.store.postgres import fresh_database
 
 FIXTURES = Path(__file__).with_name("fixtures")
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
 def pg_database():
-    name = f"nb_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - no server: skip with the reason
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(exc).__name__}): start it to run these")
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("nb_mig") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -4,24 +4,12 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from newsbrief.errors import ConfigError
 from newsbrief.store import Article, Delivery, Digest, Store
-
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def _postgres_url():
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            name = f"nb_store_{uuid.uuid4().hex[:10]}"
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server here: say so and skip
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({exc.__class__.__name__}): start it to run this")
-    return admin, name
+from tests.store.postgres import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -31,15 +19,12 @@ def store(request, tmp_path):
         yield s
         s.dispose()
         return
-    admin, name = _postgres_url()
-    s = Store(f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield s
-    finally:
-        s.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("nb_store") as url:
+        s = Store(url)
+        try:
+            yield s
+        finally:
+            s.dispose()
 
 
 def article(**kw):
