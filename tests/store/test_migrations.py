@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select, text
 
 from newsbrief.cli import main
 from newsbrief.store import Article, Base, Delivery, Digest, Store, Summary, Tag
-from newsbrief.store.migrate import VERSION_TABLE, StoreOutOfDate, heads
+from newsbrief.store.migrate import BASELINE_TABLES, VERSION_TABLE, StoreOutOfDate, heads
 from tests.store.postgres import fresh_database
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -32,14 +32,19 @@ def empty_url(request, tmp_path):
 
 
 def _load_previous_release(url: str) -> None:
+    """The previous release's tables (as its create_all made them on this dialect) and the same rows."""
     dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
-    script = (FIXTURES / f"previous_release.{dialect}.sql").read_text()
+    script = (FIXTURES / f"previous_release.schema.{dialect}.sql").read_text()
+    script += (FIXTURES / "previous_release.data.sql").read_text()
     engine = create_engine(url)
     with engine.begin() as conn:
         if dialect == "sqlite":
             conn.connection.driver_connection.executescript(script)
         else:
             conn.exec_driver_sql(script)
+            for table in BASELINE_TABLES:  # rows with explicit ids leave the sequences behind them
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
     engine.dispose()
 
 
