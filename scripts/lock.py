@@ -28,12 +28,11 @@ def runtime_closure(requirements: list[str]) -> set[str]:
     """Canonical names of every installed distribution the runtime requirements pull in."""
     env = default_environment()
     seen: set[str] = set()
-    todo = [(Requirement(r), frozenset()) for r in requirements]
+    todo = [Requirement(r) for r in requirements]
     visited: set[tuple[str, frozenset]] = set()
     while todo:
-        req, _ = todo.pop()
-        name = canonicalize_name(req.name)
-        extras = frozenset(req.extras)
+        req = todo.pop()
+        name, extras = canonicalize_name(req.name), frozenset(req.extras)
         if (name, extras) in visited:
             continue
         visited.add((name, extras))
@@ -44,11 +43,8 @@ def runtime_closure(requirements: list[str]) -> set[str]:
         seen.add(name)
         for raw in dist.requires or []:
             sub = Requirement(raw)
-            if sub.marker is not None:
-                wanted = [sub.marker.evaluate({**env, "extra": e}) for e in (extras or {""})]
-                if not any(wanted):
-                    continue
-            todo.append((sub, frozenset()))
+            if sub.marker is None or any(sub.marker.evaluate({**env, "extra": e}) for e in (extras or {""})):
+                todo.append(sub)
     return seen
 
 
