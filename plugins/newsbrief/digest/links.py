@@ -13,6 +13,7 @@ adds a mailto to List-Unsubscribe; NEWSBRIEF_LINK_MAX_AGE_DAYS bounds how long a
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -55,19 +56,25 @@ def _secret() -> bytes:
             raise ConfigError("NEWSBRIEF_SECRET_KEY", None, "too short to sign links (under 16 characters)",
                               "set it to a long random string, e.g. the output of `openssl rand -hex 32`")
         return value.encode()
-    var_dir = Path(os.environ.get("NEWSBRIEF_VAR_DIR", "").strip() or PROJECT_ROOT / "var")
+    return _kept_secret(Path(os.environ.get("NEWSBRIEF_VAR_DIR", "").strip() or PROJECT_ROOT / "var"))
+
+
+@functools.cache
+def _kept_secret(var_dir: Path) -> bytes:
+    """The generated key of a var folder, created on first use; read once per process, as it never changes."""
     key_file = var_dir / "secret.key"
     try:
         return key_file.read_bytes().strip()
     except FileNotFoundError:
         var_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32).encode()
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            return key_file.read_bytes().strip()
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
         return key
-    except FileExistsError:  # pragma: no cover - another process created it meanwhile
-        return key_file.read_bytes().strip()
 
 
 def load_link_settings() -> LinkSettings:

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from newsbrief.config.subscribers import Subscriber
+from newsbrief.digest.links import load_link_settings, preferences_url, unsubscribe_url
 
 OTHER_TOPIC = ("other", "Other stories")
 
@@ -120,8 +121,6 @@ class RenderedDigest:
 
 def render_digest(templates_dir: str | Path, *, subscriber: Subscriber, groups: list[TopicGroup],
                   failures: list[FailedInput], run_label: str, generated_at: datetime) -> RenderedDigest:
-    from newsbrief.digest.links import load_link_settings, preferences_url, unsubscribe_url
-
     env = template_env(templates_dir)
     links = load_link_settings()
     context = {
