@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-text lint lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-text lint audit lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,10 @@ bench-alerts: install ## Matching 3 alerts each of 1,000 subscribers against 10,
 
 lint: install ## ruff
 	$(BIN)/ruff check .
+
+AUDIT_SERVICE ?= pypi
+audit: install ## pip-audit over requirements.lock (runtime); prints findings, and what it could not check and why (AUDIT_SERVICE=pypi|osv)
+	$(BIN)/python scripts/audit.py $(AUDIT_SERVICE)
 
 lock: ## Re-pin both locks from the current .venv: requirements.lock (runtime, the image) and requirements-dev.lock (+ tools)
 	$(BIN)/python scripts/lock.py

@@ -1,8 +1,8 @@
 """A real threaded HTTP server on 127.0.0.1 for fetch/ingest tests: files, validators, failures on demand.
 
 Routes are registered per path: static bodies (with optional ETag/Last-Modified honoured for 304s,
-gzip, extra headers) or handler functions for the misbehaving cases (slow drip, hang, endless body,
-redirects). Slow handlers watch `stopping` so shutting the server down never waits on them.
+gzip, extra headers) or handler functions for the misbehaving cases (slow drip, header drip, hang,
+endless body, gzip bomb, redirects, endless redirects). Slow handlers watch `stopping` so shutting the server down never waits on them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip as gzip_mod
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,41 @@ class LocalServer:
             h.close_connection = True
         return self.add_handler(path, handler)
 
+    def header_drip(self, path: str, *, interval: float = 0.1) -> str:
+        """A status line, then one header byte every `interval` seconds for ever: each read succeeds, so
+        only a connect-to-last-byte deadline ends it."""
+        def handler(h):
+            try:
+                h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                while not self.stopping.wait(interval):
+                    h.wfile.write(b"X")
+                    h.wfile.flush()
+            except OSError:
+                pass
+            h.close_connection = True
+        return self.add_handler(path, handler)
+
+    def gzip_bomb(self, path: str, *, decoded_bytes: int = 50 * 1024 * 1024) -> str:
+        """A small gzip body (about 1/1000 of `decoded_bytes`) that inflates to `decoded_bytes` of feed.
+
+        Compressed once, here, not per request: compressing 50 MB on every request made the server,
+        not the client's cap, decide the outcome on a loaded machine."""
+        body = _bomb(decoded_bytes)
+        return self.add(path, body, headers={"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
+
+    def redirect_forever(self, path: str, *, status: int = 302) -> str:
+        """`path` redirects to `path`/1, which redirects to `path`/2, ...: never the same URL twice."""
+        def handler(h):
+            target = h.path.split("?")[0]
+            head, _, tail = target.rpartition("/")
+            nxt = f"{head}/{int(tail) + 1}" if tail.isdigit() and target != path else f"{target}/1"
+            self.routes.setdefault(nxt, Route(handler=handler))
+            h.send_response(status)
+            h.send_header("Location", self.url(nxt))
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+        return self.add_handler(path, handler)
+
     def redirect(self, path: str, to: str, *, status: int = 302) -> str:
         def handler(h):
             h.send_response(status)
@@ -159,6 +195,19 @@ class LocalServer:
             h.send_header("Content-Length", "0")
             h.end_headers()
         return self.add_handler(path, handler)
+
+
+_BOMBS: dict[int, bytes] = {}
+
+
+def _bomb(decoded_bytes: int) -> bytes:
+    if decoded_bytes not in _BOMBS:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip wrapper
+        block = b" " * (1024 * 1024)
+        parts = [packer.compress(b"<rss>")]
+        parts += [packer.compress(block) for _ in range(decoded_bytes // len(block))]
+        _BOMBS[decoded_bytes] = b"".join(parts) + packer.flush()
+    return _BOMBS[decoded_bytes]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -1,6 +1,7 @@
 """The digest stage: pick each subscriber's new stories, render their digest and keep it for delivery.
 
-A digest is keyed by run and recipient, so a retry finds and sends the same message.
+A digest is keyed by run and recipient, so a retry finds and sends the same message; a run racing
+another on the same digest keeps the one stored first.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from newsbrief.alerts.ledger import already_alerted
 from newsbrief.config.settings import Settings
@@ -126,8 +128,20 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
                             subject=rendered.subject, html=rendered.html, text=rendered.text,
                             article_ids=[i.article_id for g in groups for i in g.items],
                             message_id=message_id(run_key, sub.email), created_at=now)
-            s.add(digest)
-            s.flush()
+            try:
+                with s.begin_nested():
+                    s.add(digest)
+                    s.flush()
+            except IntegrityError:
+                winner = s.execute(select(Digest).where(or_(
+                    (Digest.run_key == run_key) & (Digest.recipient == sub.email),
+                    Digest.message_id == digest.message_id))).scalars().first()
+                if winner is None:
+                    raise
+                log.info("digest %s for %s was built by a concurrent run of %s: keeping it", winner.id, sub.email,
+                         run_key)
+                digest_ids.append(winner.id)
+                continue
             digest_ids.append(digest.id)
             log.info("digest %s for %s: %d stories, %d failed inputs listed", digest.id, sub.email,
                      len(digest.article_ids), len(failures))

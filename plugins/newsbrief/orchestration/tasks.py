@@ -158,18 +158,25 @@ def build_digests(article_ids: list[int]) -> list[int]:
 
 @task
 def deliver(digest_ids: list[int]) -> dict:
-    """Send (or preview, on a dry run); a failed recipient fails the task after the others are sent."""
+    """Send (or preview, on a dry run). A temporary failure fails the task after the others are sent, so
+    Airflow's retry sends only it; a permanent refusal (5xx) is recorded as rejected and reported in the
+    log and the next digests' footer, and never fails the task: no retry could change the answer."""
     params = get_current_context()["params"]
     settings = load_settings()
     report = delivery.deliver(open_store(settings.store_url), settings, digest_ids,
                               dry_run=bool(params.get("dry_run")))
     where = sorted({str(os.path.dirname(p)) for p in report.locations if not p.startswith("smtp://")})
-    log.info("delivery via %s: %d sent, %d already sent before, %d failed%s", report.channel, len(report.sent),
-             len(report.skipped), len(report.failed), f"; digests written to {', '.join(where)}" if where else "")
-    if report.failed:
-        raise RuntimeError("digest delivery failed for " + "; ".join(f"{r}: {e}" for r, e in report.failed.items())
+    temporary = {r: e for r, e in report.failed.items() if r not in report.rejected}
+    log.info("delivery via %s: %d sent, %d already sent before, %d failed, %d rejected%s", report.channel,
+             len(report.sent), len(report.skipped), len(temporary), len(report.rejected),
+             f"; digests written to {', '.join(where)}" if where else "")
+    for reason in report.rejected.values():
+        log.error("rejected, not retried: %s", reason)
+    if temporary:
+        raise RuntimeError("digest delivery failed for " + "; ".join(f"{r}: {e}" for r, e in temporary.items())
                            + " (the others were delivered; a retry sends only these)")
-    return {"channel": report.channel, "sent": report.sent, "skipped": report.skipped, "locations": report.locations}
+    return {"channel": report.channel, "sent": report.sent, "skipped": report.skipped,
+            "rejected": sorted(report.rejected), "locations": report.locations}
 
 
 @task

@@ -1,6 +1,8 @@
 """The seed stage: new files in seeds/ become articles, keyed by their content so nothing is read twice.
 
 Re-running it for the same run key returns the same article ids: that is what makes Airflow retries safe.
+Two runs racing on one seed store it once (insert or fetch the existing row): the loser sees it as
+already processed, or, for the same run key, returns the same id.
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from newsbrief.config.settings import Settings
 from newsbrief.errors import InputError
 from newsbrief.sources.seeds import read_seeds, scan_seed_paths, seed_label
 from newsbrief.store import Article, Store
+from newsbrief.store.feeds import insert_article
 from newsbrief.store.problems import add_problem
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,12 @@ def ingest_seed_files(store: Store, settings: Settings, run_key: str, *, pattern
             add_problem(s, run_key, "seed", problem.source, f"{problem.reason} (fix: {problem.fix})")
         result.problems.append(str(problem))
     for doc in scan.documents:
-        digest = doc.content_hash
         with store.session() as s:
-            article = s.execute(select(Article).where(Article.content_hash == digest)).scalar_one_or_none()
-            if article is None:
-                article = Article(content_hash=digest, url=None, source_kind="seed", source=doc.path.name,
-                                  origin=str(doc.path), title=doc.title, text=doc.body, extraction="seed",
-                                  flags=[], topics_hint=[], run_key=run_key,
-                                  published_at=datetime.fromtimestamp(doc.path.stat().st_mtime, UTC))
-                s.add(article)
-                s.flush()
+            article, created = insert_article(s, Article(
+                content_hash=doc.content_hash, url=None, source_kind="seed", source=doc.path.name,
+                origin=str(doc.path), title=doc.title, text=doc.body, extraction="seed", flags=[], topics_hint=[],
+                run_key=run_key, published_at=datetime.fromtimestamp(doc.path.stat().st_mtime, UTC)), [])
+            if created:
                 log.info("seed %s stored as article %s: %s", doc.path.name, article.id, doc.title)
             elif article.run_key and article.run_key.startswith(DRY_RUN_PREFIX) and article.run_key != run_key:
                 article.run_key = run_key  # a dry run only previewed it: the first real run adopts it

@@ -73,7 +73,12 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
                          "save the article as .txt, .md or .html text")
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
-            return data.decode(enc), enc
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise InputError(source, f"starts with a {enc} byte-order mark but is not valid {enc} "
+                                 f"(byte {exc.start}: {exc.reason})",
+                                 "save the file again as UTF-8 text") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from newsbrief.store import Store, Tag
+from newsbrief.store.inserts import insert_new
 from newsbrief.text.stage import BATCH, batches, load_articles
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,5 @@ def tag_articles(store: Store, article_ids: list[int], taxonomy, *, batch: int =
                              "evidence": list(h.evidence)} for h in hits)
                 log.info("article %s tagged: %s", article.id, ", ".join(h.tag for h in hits) or "(no topic)")
             s.execute(delete(Tag).where(Tag.article_id.in_(ids)))
-            if rows:
-                s.execute(insert(Tag), rows)
+            insert_new(s, Tag, rows)
     return article_ids

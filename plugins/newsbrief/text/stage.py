@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
 from newsbrief.store import Article, Store, Summary, TemplateLine
+from newsbrief.store.inserts import insert_new
 from newsbrief.text.furniture import TEMPLATE_MIN_ARTICLES, template_candidates
 from newsbrief.text.summarize import DEFAULT_ALGORITHM, summarize
 
@@ -63,8 +64,8 @@ def learn_templates(session, articles: list[Article]) -> None:
         if article.id in known:
             continue
         source = source_key(article)
-        session.add_all(TemplateLine(source=source, key=key, article_id=article.id)
-                        for key in sorted(template_candidates(article.text, article.title)))
+        insert_new(session, TemplateLine, [{"source": source, "key": key, "article_id": article.id}
+                                           for key in sorted(template_candidates(article.text, article.title))])
     session.flush()
 
 
@@ -100,8 +101,7 @@ def summarize_articles(store: Store, article_ids: list[int], *, algorithm: str =
                     templates[source] = template_keys(s, source)
                 rows.append({"article_id": article.id, "algorithm": algorithm, "sentences": sentences,
                              "text": _summary_text(article, algorithm, sentences, templates[source])})
-            if rows:
-                s.execute(insert(Summary), rows)
+            insert_new(s, Summary, rows)
     return article_ids
 
 
@@ -120,8 +120,8 @@ def stored_summary(session, article: Article, algorithm: str, sentences: int,
     if row is None:
         if templates is None:
             templates = template_keys(session, source_key(article))
-        row = Summary(article_id=article.id, algorithm=algorithm, sentences=sentences,
-                      text=_summary_text(article, algorithm, sentences, templates))
-        session.add(row)
-        session.flush()
+        insert_new(session, Summary, [{"article_id": article.id, "algorithm": algorithm, "sentences": sentences,
+                                       "text": _summary_text(article, algorithm, sentences, templates)}])
+        row = session.execute(select(Summary).where(Summary.article_id == article.id, Summary.algorithm == algorithm,
+                                                    Summary.sentences == sentences)).scalar_one()
     return list(row.text)
