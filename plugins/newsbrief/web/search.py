@@ -1,8 +1,9 @@
 """Full-text search over stored articles: SQLite FTS5 in the embedded store, PostgreSQL's own text search.
 
 The FTS5 index is the web app's own (a virtual table it creates and tops up with articles stored since
-its last query), so the pipeline's stages do not pay for it. On PostgreSQL the query uses
-`to_tsvector`/`websearch_to_tsquery` directly (no index yet: fine for an archive of thousands).
+its last query), so the pipeline's stages do not pay for it. On PostgreSQL the query matches
+`PG_DOCUMENT @@ websearch_to_tsquery(...)`, and revision 0005_search_index builds a GIN index on exactly
+that expression, so the planner answers from the index instead of reading every article.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from newsbrief.store import Store
 
 PAGE_SIZE = 20
+PG_DOCUMENT = "to_tsvector('english', a.title || ' ' || a.text)"  # the index's expression, keep in step
 _OPEN, _CLOSE = "\x02", "\x03"
 
 
@@ -80,13 +82,14 @@ def search(store: Store, q: str, *, topic: str | None = None, source: str | None
                 f"{base} ORDER BY bm25(articles_fts), a.id DESC LIMIT :limit OFFSET :offset"), params).all()
         else:
             params["q"] = q
-            doc = "to_tsvector('english', a.title || ' ' || a.text)"
+            doc = PG_DOCUMENT
             base = f"FROM articles a WHERE {doc} @@ websearch_to_tsquery('english', :q){filters}"
             total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
             rows = conn.execute(text(
                 f"SELECT a.id, a.title, a.source, a.published_at, ts_headline('english', a.text, "
                 f"websearch_to_tsquery('english', :q), 'StartSel=\x02, StopSel=\x03, MaxWords=30') AS snip, "
-                f"a.title AS title_marked {base} "
+                f"ts_headline('english', a.title, websearch_to_tsquery('english', :q), "
+                f"'StartSel=\x02, StopSel=\x03, HighlightAll=true') AS title_marked {base} "
                 f"ORDER BY ts_rank({doc}, websearch_to_tsquery('english', :q)) DESC, a.id DESC "
                 f"LIMIT :limit OFFSET :offset"), params).all()
     hits = []
