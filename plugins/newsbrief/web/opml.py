@@ -58,6 +58,10 @@ class ImportReport:
         return [x for x in self.lines if x.status == "new"]
 
     @property
+    def declared(self) -> list[ImportLine]:
+        return [x for x in self.lines if x.status == "declared"]
+
+    @property
     def refused(self) -> list[ImportLine]:
         return [x for x in self.lines if x.status == "refused"]
 
