@@ -59,6 +59,7 @@ def _sync_sqlite(conn) -> None:
 
 
 def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1) -> Results:
+    q, topic, source = (v.replace("\x00", " ") if v else v for v in (q, topic, source))  # PostgreSQL refuses NUL
     filters, params = "", {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     if topic:
         filters += " AND EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.tag = :topic)"
