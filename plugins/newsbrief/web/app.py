@@ -26,7 +26,7 @@ from newsbrief.config.settings import load_settings
 from newsbrief.digest.links import ALL, InvalidToken, load_link_settings, make_token, read_token
 from newsbrief.digest.preferences import mute_alerts, preferences, save_preferences, unsubscribe
 from newsbrief.store import Article, Delivery, Digest, Feed, Store, Summary, Tag, open_store
-from newsbrief.web.api import api_router
+from newsbrief.web.api import MAX_PAGE, Id, api_router
 from newsbrief.web.opml import MAX_OPML_BYTES
 from newsbrief.web.search import PAGE_SIZE, search
 
@@ -110,7 +110,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return page("error.html.j2", 422, title="Bad parameter", message="; ".join(problems))
 
     @app.get("/", response_class=HTMLResponse, summary="Every digest, newest first, with its delivery state")
-    def digests(page_no: int = Query(1, alias="page", ge=1)):
+    def digests(page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE)):
         with store().session() as s:
             rows = s.execute(select(Digest, Delivery).outerjoin(Delivery, Delivery.digest_id == Digest.id)
                              .order_by(Digest.created_at.desc(), Digest.id.desc())
@@ -118,14 +118,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return page("digests.html.j2", rows=rows[:PAGE_SIZE], page=page_no, more=len(rows) > PAGE_SIZE)
 
     @app.get("/digests/{digest_id}", response_class=HTMLResponse, summary="One digest as it was sent")
-    def digest(digest_id: int):
+    def digest(digest_id: int = Id("digest")):
         with store().session() as s:
             row = _found(s, Digest, digest_id)
             delivery = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one_or_none()
         return page("digest.html.j2", digest=row, delivery=delivery)
 
     @app.get("/digests/{digest_id}/html", summary="The digest's HTML part, shown sandboxed")
-    def digest_html(digest_id: int):
+    def digest_html(digest_id: int = Id("digest")):
         with store().session() as s:
             row = _found(s, Digest, digest_id)
             html = row.html
@@ -133,7 +133,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
                         headers={"Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"})
 
     @app.get("/articles/{article_id}", response_class=HTMLResponse, summary="A story: summary, tags, evidence")
-    def article(article_id: int):
+    def article(article_id: int = Id("article")):
         with store().session() as s:
             row = _found(s, Article, article_id)
             tags = list(s.execute(select(Tag).where(Tag.article_id == article_id).order_by(Tag.score.desc())).scalars())
@@ -148,7 +148,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     @app.get("/search", response_class=HTMLResponse, summary="Full-text search over stored articles")
     def search_page(q: str = Query("", max_length=500), topic: str | None = Query(None, max_length=80),
-                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1)):
+                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE)):
         results = search(store(), q, topic=topic, source=source, page=page_no) if q.strip() else None
         return page("search.html.j2", q=q, topic=topic or "", source=source or "", results=results, page=page_no)
 
