@@ -10,6 +10,8 @@ from newsbrief.store import Article, Store
 from newsbrief.web.search import PG_DOCUMENT, search
 from tests.store.postgres import fresh_database
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(scope="module")
 def pg_store():
