@@ -238,3 +238,17 @@ def test_newsbrief_subscribers_shows_web_choices_after_a_restart(site):
                            text=True, check=True, timeout=120).stdout
     assert "editor@example.org  unsubscribed" in table and "stopped: steel" in table
     assert Path(settings.store_url.removeprefix("sqlite:///")).exists()
+
+
+def test_search_filters_by_publication_day(site):
+    client, *_ = site
+    day = {"q": "steel", "since": "2026-12-01", "until": "2026-12-01"}
+    api = client.get("/api/v1/search", params=day).json()
+    assert api["total"] == 10  # stories 0-9 were published on 1 December (09:00 back to 00:00), 10-11 the day before
+    older = client.get("/api/v1/search", params={"q": "steel", "until": "2026-11-30"}).json()
+    assert sorted(h["title"] for h in older["hits"]) == ["Steel tariff story 10", "Steel tariff story 11"]
+    assert "10 articles" in client.get("/search", params=day).text
+    assert "12 articles" in client.get("/search", params={"q": "steel", "since": "", "until": ""}).text
+    bad = client.get("/search", params={"q": "steel", "since": "2026-02-31"})
+    assert bad.status_code == 422 and "since" in bad.text
+    assert "until" in client.get("/api/v1/search", params={"q": "x", "until": "soon"}).json()["detail"][0]

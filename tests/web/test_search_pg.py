@@ -3,6 +3,8 @@ each hit says why it matched."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import text
 
@@ -50,4 +52,6 @@ def test_results_match_stems_and_say_why(pg_store):
     paged = search(pg_store, "harvest", source="Wire", page=3)
     assert paged.total == 2500 and paged.pages == 125 and len(paged.hits) == 20
     assert all(h.source == "Wire" for h in paged.hits)
+    assert search(pg_store, "tariff", since=date(2000, 1, 1)).total == 2  # undated: their ingestion time counts
+    assert search(pg_store, "tariff", until=date(2000, 1, 1)).total == 0
     assert search(pg_store, "tariff\x00", source="Wi\x00re").total == 0  # a NUL in a query string is not a server error

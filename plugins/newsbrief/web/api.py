@@ -7,7 +7,7 @@ a 422 naming the parameter rather than a database error; an unknown id is a 404 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
@@ -27,6 +27,8 @@ def Id(what: str):  # noqa: N802 - reads as a type in signatures
 
 Limit = Query(50, ge=1, le=500, description="at most this many rows")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="rows to skip")
+Since = Query(None, description="published on or after this day (YYYY-MM-DD)")
+Until = Query(None, description="published on or before this day (YYYY-MM-DD)")
 
 
 class DigestOut(BaseModel):
@@ -206,8 +208,9 @@ def api_router(store: Callable[[], Store], topics: Callable[[], list]) -> APIRou
     @api.get("/search", response_model=SearchOut, summary="Full-text search; each hit says why it matched")
     def api_search(q: str = Query(..., min_length=1, max_length=500, description="words to find"),
                    topic: str | None = Query(None, max_length=80), source: str | None = Query(None, max_length=300),
-                   page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE)):
-        results = search(store(), q, topic=topic, source=source, page=page_no)
+                   page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE),
+                   since: date | None = Since, until: date | None = Until):
+        results = search(store(), q, topic=topic, source=source, page=page_no, since=since, until=until)
         return SearchOut(total=results.total, page=page_no, pages=results.pages,
                          hits=[HitOut(id=h.article_id, title=h.title, source=h.source, why=h.why)
                                for h in results.hits])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from datetime import date
 from html import escape
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -42,6 +43,16 @@ def _highlight(text: str, sentences: list[str]) -> Markup:
     for sentence in sorted({s for s in sentences if s}, key=len, reverse=True):
         out = out.replace(escape(sentence), f"<mark>{escape(sentence)}</mark>")
     return Markup(out)
+
+
+def _day(name: str, raw: str) -> date | None:
+    """A form's date field: empty means no bound (what an untouched <input type=date> sends)."""
+    if not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise HTTPException(422, f"{name}: a date as YYYY-MM-DD, got {raw!r}") from None
 
 
 def _found(session, model, key: int):
@@ -148,9 +159,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     @app.get("/search", response_class=HTMLResponse, summary="Full-text search over stored articles")
     def search_page(q: str = Query("", max_length=500), topic: str | None = Query(None, max_length=80),
-                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE)):
-        results = search(store(), q, topic=topic, source=source, page=page_no) if q.strip() else None
-        return page("search.html.j2", q=q, topic=topic or "", source=source or "", results=results, page=page_no)
+                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE),
+                    since: str = Query("", max_length=10, description="published on or after (YYYY-MM-DD; empty: any)"),
+                    until: str = Query("", max_length=10, description="published on or before (YYYY-MM-DD; empty: any)")):
+        first, last = _day("since", since), _day("until", until)
+        results = (search(store(), q, topic=topic, source=source, page=page_no, since=first, until=last)
+                   if q.strip() else None)
+        return page("search.html.j2", q=q, topic=topic or "", source=source or "", results=results, page=page_no,
+                    since=first.isoformat() if first else "", until=last.isoformat() if last else "")
 
     @app.get("/feeds", response_class=HTMLResponse, summary="Feed health, failing feeds first")
     def feeds():

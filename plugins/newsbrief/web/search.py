@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 
 from markupsafe import Markup
@@ -58,7 +59,16 @@ def _sync_sqlite(conn) -> None:
                       "WHERE id > (SELECT coalesce(max(rowid), 0) FROM articles_fts) ORDER BY id"))
 
 
-def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1) -> Results:
+def _bound(dialect: str, day: date) -> object:
+    """Midnight UTC of `day` as the column compares: SQLite keeps SQLAlchemy's text form, PostgreSQL a timestamptz."""
+    at = datetime.combine(day, time(), UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else at
+
+
+def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1,
+           since: date | None = None, until: date | None = None) -> Results:
+    """Articles matching `q`, newest-relevant first; `since`/`until` bound the publication day (inclusive),
+    the ingestion time standing in for articles without a date."""
     q, topic, source = (v.replace("\x00", " ") if v else v for v in (q, topic, source))  # PostgreSQL refuses NUL
     filters, params = "", {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     if topic:
@@ -68,6 +78,12 @@ def search(store: Store, q: str, *, topic: str | None = None, source: str | None
         filters += " AND a.source = :source"
         params["source"] = source
     with store.engine.begin() as conn:
+        if since:
+            filters += " AND coalesce(a.published_at, a.ingested_at) >= :since"
+            params["since"] = _bound(conn.dialect.name, since)
+        if until:
+            filters += " AND coalesce(a.published_at, a.ingested_at) < :until"
+            params["until"] = _bound(conn.dialect.name, until + timedelta(days=1))
         if conn.dialect.name == "sqlite":
             match = _fts_query(q)
             if not match:
