@@ -252,3 +252,12 @@ def test_search_filters_by_publication_day(site):
     bad = client.get("/search", params={"q": "steel", "since": "2026-02-31"})
     assert bad.status_code == 422 and "since" in bad.text
     assert "until" in client.get("/api/v1/search", params={"q": "x", "until": "soon"}).json()["detail"][0]
+
+
+def test_no_page_lets_a_feeds_script_through(site):
+    client, store, settings, bad_id = site
+    for path in ("/", "/topics", "/topics/ceasefire", f"/articles/{bad_id}", "/search?q=tariffs",
+                 "/search?q=ceasefire", "/feeds"):
+        body = client.get(path).text
+        assert "<script>" not in body and "<img src=x" not in body, path
+    assert "&lt;script&gt;" in client.get("/search?q=ceasefire").text
