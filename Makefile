@@ -41,7 +41,7 @@ demo: airflow-init ## Run the seed digest, then bundled feeds + seeds into the d
 demo-feeds: install ## Serve the bundled demo feeds (demo/feeds/) on http://127.0.0.1:8765 until Ctrl-C
 	$(BIN)/python -m newsbrief.sources.demo_server
 
-web: install ## Serve the web app (digests, stories, search, feeds, preferences) on http://127.0.0.1:8088
+web: install ## Serve the web app (digests, stories, search, feeds, topics, preferences, /api/v1) on http://127.0.0.1:8088
 	$(BIN)/newsbrief web
 
 test: install ## Run the whole test suite (unit, DAG end-to-end, Postgres, Celery integration)

@@ -118,10 +118,64 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--failed", action="store_true", help="only digests not (yet) sent")
     again = commands.add_parser("redeliver", help="send a run's failed digests again (original Message-IDs)")
     again.add_argument("run", metavar="RUN", help="the run key, as `newsbrief deliveries` shows it")
+    subs = commands.add_parser("subscribers", help="who gets digests: subscribers.yaml with the choices made on the web",
+                               description="Each subscriber declared in config/subscribers.yaml, with what they "
+                                           "chose on the web since (stored in the store's subscriber_prefs, so it "
+                                           "survives restarts): opt-out, topics, length, cap, stopped alerts.")
+    subs.add_argument("--jsonl", action="store_true", help="one JSON object per subscriber instead of a table")
     from newsbrief.alerts import commands as alert_commands
 
     alert_commands.add_parser(commands)
     return parser
+
+
+def subscribers_main(args: argparse.Namespace) -> int:
+    """subscribers.yaml joined with subscriber_prefs; web rows of addresses no longer declared are listed too."""
+    from newsbrief.config.settings import load_settings
+    from newsbrief.config.subscribers import load_subscribers
+    from newsbrief.digest.preferences import preferences
+    from newsbrief.store import open_store
+
+    try:
+        settings = load_settings()
+        declared = load_subscribers(settings.subscribers_file)
+        prefs = preferences(open_store(settings.store_url))
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    rows = []
+    for sub in declared:
+        pref = prefs.pop(sub.email.lower(), None)
+        muted = set(pref.muted_alerts or []) if pref else set()
+        rows.append({
+            "email": sub.email, "name": sub.name,
+            "state": "unsubscribed" if pref and pref.unsubscribed_at else "subscribed",
+            "unsubscribed_at": pref.unsubscribed_at.isoformat() if pref and pref.unsubscribed_at else None,
+            "topics": list(pref.topics) if pref and pref.topics is not None else list(sub.topics),
+            "sentences": (pref.sentences if pref else None) or sub.sentences,
+            "max_items": (pref.max_items if pref else None) or sub.max_items,
+            "alerts": [a.id for a in sub.alerts if a.id not in muted], "stopped_alerts": sorted(muted),
+            "changed_on_web": pref.updated_at.isoformat() if pref else None,
+        })
+    for email, pref in sorted(prefs.items()):
+        rows.append({"email": email, "name": None, "state": "not declared (web choices kept, no mail)",
+                     "unsubscribed_at": pref.unsubscribed_at.isoformat() if pref.unsubscribed_at else None,
+                     "topics": pref.topics, "sentences": pref.sentences, "max_items": pref.max_items,
+                     "alerts": [], "stopped_alerts": pref.muted_alerts or [],
+                     "changed_on_web": pref.updated_at.isoformat()})
+    if args.jsonl:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return EXIT_OK
+    for row in rows:
+        web = f"changed on the web {row['changed_on_web'][:16]}" if row["changed_on_web"] else "as declared"
+        print(f"{row['email']}  {row['state']}  ({web})")
+        print(f"    topics: {', '.join(row['topics'] or []) or 'all'}; sentences: {row['sentences'] or 'default'}; "
+              f"at most {row['max_items']} stories")
+        if row["alerts"] or row["stopped_alerts"]:
+            print(f"    alerts: {', '.join(row['alerts']) or 'none'}"
+                  + (f"; stopped: {', '.join(row['stopped_alerts'])}" if row["stopped_alerts"] else ""))
+    return EXIT_OK
 
 
 DB_EPILOG = """\
@@ -333,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         return web_main(args)
     if args.command in ("deliveries", "redeliver"):
         return _delivery_command(args)
+    if args.command == "subscribers":
+        return subscribers_main(args)
     if args.command == "alerts":
         from newsbrief.alerts import commands as alert_commands
 

@@ -1,9 +1,18 @@
 """Choosing and rendering a subscriber's stories with the real templates."""
 
+import re
 from datetime import UTC, datetime
 
 from newsbrief.config.subscribers import Subscriber
-from newsbrief.digest.render import DigestItem, FailedInput, ItemTag, render_digest, select_items
+from newsbrief.digest.render import (
+    GMAIL_CLIP_BYTES,
+    HTML_BUDGET,
+    DigestItem,
+    FailedInput,
+    ItemTag,
+    render_digest,
+    select_items,
+)
 from tests.conftest import ROOT
 
 TOPICS = [("ceasefire", "Ceasefire & peace talks"), ("tariffs", "Tariffs & trade"), ("sport", "Sport")]
@@ -44,7 +53,7 @@ def test_render_escapes_once_and_text_part_is_clean():
     out = render_digest(ROOT / "templates", subscriber=Subscriber("e@example.org", name="Desk"), groups=groups,
                         failures=[FailedInput("seed", "seeds/bad.txt", "the file is empty")],
                         run_label="2025-06-05", generated_at=datetime(2025, 6, 5, 7, tzinfo=UTC))
-    assert "Q&amp;A: &#34;Tariffs&#34; &lt;not&gt; a tag" in out.html
+    assert 'Q&amp;A: "Tariffs" &lt;not&gt; a tag' in out.html  # css-inline re-serialises: quotes need no escape
     assert "&amp;amp;" not in out.html
     assert 'href="https://example.org/a?x=1&amp;y=2"' in out.html
     assert "Third &lt;b&gt;sentence&lt;/b&gt;." in out.html
@@ -81,3 +90,41 @@ def test_topics_take_turns_when_the_cap_bites_and_wider_stories_lead():
                                                           also_reported_by=["AP", "BBC"])]
     groups = select_items(items, Subscriber("e@example.org", max_items=3), TOPICS)
     assert [(g.tag, [i.article_id for i in g.items]) for g in groups] == [("ceasefire", [9]), ("tariffs", [10, 1])]
+
+
+def _big(n, sentence_words=40):
+    words = " ".join(f"word{i}" for i in range(sentence_words))
+    return [item(i, f"Story {i} <b>bold</b>", [(TOPICS[i % 3][0], 1 - i / 1000)], link=f"https://example.org/{i}",
+                 summary=[f"{words} {i}.", f"Second {words}.", f"Third {words}."]) for i in range(n)]
+
+
+def test_css_is_inlined_and_the_footer_shows_both_links():
+    sub = Subscriber("e@example.org")
+    out = render_digest(ROOT / "templates", subscriber=sub, groups=select_items(_big(3), sub, TOPICS), failures=[],
+                        run_label="r", generated_at=datetime(2025, 6, 5, 7, tzinfo=UTC))
+    assert "<style" not in out.html
+    assert re.search(r'<h2 style="[^"]*border-bottom: 2px solid #1a4d8f', out.html)
+    assert re.search(r'<span class="tag" style="[^"]*background: #eef3fa', out.html)
+    footer = out.html[out.html.index('class="footer"'):]
+    assert re.search(r'<a href="http[^"]+/preferences/[^"]+"[^>]*>Change your topics or length</a>', footer)
+    assert re.search(r'<a href="http[^"]+/unsubscribe/[^"]+"[^>]*>Unsubscribe</a>', footer)
+    assert out.cut == "" and "did not fit" not in out.text
+
+
+def test_a_large_digest_is_cut_under_gmails_clipping_limit_and_says_so():
+    sub = Subscriber("e@example.org", max_items=500)
+    groups = select_items(_big(400), sub, TOPICS)
+    failures = [FailedInput("feeds", f"https://down{i}.example.org/rss", "HTTP 503") for i in range(60)]
+    out = render_digest(ROOT / "templates", subscriber=sub, groups=groups, failures=failures,
+                        run_label="r", generated_at=datetime(2025, 6, 5, 7, tzinfo=UTC))
+    size = len(out.html.encode())
+    kept = sum(len(g.items) for g in out.groups)
+    assert size <= HTML_BUDGET < GMAIL_CLIP_BYTES
+    assert 0 < kept < 400 and {g.tag for g in out.groups} == {"ceasefire", "tariffs", "sport"}
+    assert f"{400 - kept} more stories did not fit in this email" in out.cut
+    assert "50 failing inputs are not listed" in out.cut
+    assert out.cut in out.html and out.cut in out.text and "Gmail" in out.html
+    assert "Unsubscribe</a>" in out.html[-3000:]  # the footer survives the cut
+    one_more = render_digest(ROOT / "templates", subscriber=sub, groups=select_items(_big(kept + 1), sub, TOPICS),
+                             failures=failures[:10], run_label="r", generated_at=datetime(2025, 6, 5, 7, tzinfo=UTC))
+    assert len(one_more.html.encode()) > HTML_BUDGET - 2000  # the cut keeps as many stories as fit, not fewer

@@ -126,7 +126,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
                                      run_label=label, generated_at=now)
             digest = Digest(run_key=run_key, recipient=sub.email, recipient_name=sub.name,
                             subject=rendered.subject, html=rendered.html, text=rendered.text,
-                            article_ids=[i.article_id for g in groups for i in g.items],
+                            article_ids=[i.article_id for g in rendered.groups for i in g.items],
                             message_id=message_id(run_key, sub.email), created_at=now)
             try:
                 with s.begin_nested():

@@ -41,6 +41,27 @@ def save_preferences(store: Store, email: str, *, topics: list[str] | None, sent
         row.unsubscribed_at = None if subscribed else (row.unsubscribed_at or datetime.now(UTC))
 
 
+def mute_alerts(store: Store, email: str, alert_ids: list[str], *, muted: bool = True) -> None:
+    """Stop (or resume) the named alerts of one subscriber; their digest is untouched. Idempotent."""
+    with store.session() as s:
+        row = _row(s, email)
+        current = set(row.muted_alerts or [])
+        current = current | set(alert_ids) if muted else current - set(alert_ids)
+        row.muted_alerts = sorted(current)
+
+
+def active_alerts(store: Store, alerts: list) -> list:
+    """The alerts still wanted: none of an opted-out subscriber, none muted from their one-alert link."""
+    prefs = preferences(store)
+    out = []
+    for alert in alerts:
+        pref = prefs.get(alert.email.lower())
+        if pref is not None and (pref.unsubscribed_at is not None or alert.id in (pref.muted_alerts or [])):
+            continue
+        out.append(alert)
+    return out
+
+
 def preferences(store: Store) -> dict[str, SubscriberPref]:
     with store.session() as s:
         return {row.email: row for row in s.execute(select(SubscriberPref)).scalars()}

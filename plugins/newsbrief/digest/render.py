@@ -2,6 +2,11 @@
 
 Each story appears once: a cluster of near-duplicates is shown as its representative with "also
 reported by", and a story with several matching topics is listed under its strongest one.
+
+The HTML template carries its CSS in a <style> block that css-inline turns into style attributes
+(mail clients drop <style>). Gmail hides everything past 102 kB of HTML behind "[Message clipped]",
+footer and unsubscribe link included, so a digest over HTML_BUDGET bytes is cut: failing inputs past
+the first MAX_FAILURES_WHEN_CUT first, then the weakest stories, and the footer says what was cut.
 """
 
 from __future__ import annotations
@@ -11,12 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import css_inline
 import jinja2
 
 from newsbrief.config.subscribers import Subscriber
 from newsbrief.digest.links import load_link_settings, preferences_url, unsubscribe_url
 
 OTHER_TOPIC = ("other", "Other stories")
+GMAIL_CLIP_BYTES = 102 * 1024
+HTML_BUDGET = 100_000  # bytes of HTML, leaving room under Gmail's limit for the transfer encoding's lines
+MAX_FAILURES_WHEN_CUT = 10
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
 @dataclass
@@ -117,25 +127,71 @@ class RenderedDigest:
     subject: str
     html: str
     text: str
+    groups: list[TopicGroup] = field(default_factory=list)  # what the digest carries, after any cut
+    cut: str = ""  # what was left out to stay under the size budget, "" when nothing
+
+
+def _trimmed(groups: list[TopicGroup], keep: int) -> list[TopicGroup]:
+    """The groups with only `keep` stories left: stories are removed from the end of the longest topic
+    first (the weakest there), so every topic keeps its best stories as long as possible."""
+    lists = [list(g.items) for g in groups]
+    for _ in range(sum(map(len, lists)) - keep):
+        longest = max(range(len(lists)), key=lambda i: (len(lists[i]), i))
+        lists[longest].pop()
+    return [TopicGroup(g.tag, g.label, items) for g, items in zip(groups, lists, strict=True) if items]
 
 
 def render_digest(templates_dir: str | Path, *, subscriber: Subscriber, groups: list[TopicGroup],
-                  failures: list[FailedInput], run_label: str, generated_at: datetime) -> RenderedDigest:
+                  failures: list[FailedInput], run_label: str, generated_at: datetime,
+                  budget: int = HTML_BUDGET) -> RenderedDigest:
     env = template_env(templates_dir)
     links = load_link_settings()
-    context = {
+    base = {
         "preferences_url": preferences_url(subscriber.email, settings=links),
         "unsubscribe_url": unsubscribe_url(subscriber.email, settings=links),
+        "archive_url": f"{links.public_url}/",
         "subscriber": subscriber,
-        "groups": groups,
-        "item_count": sum(len(g.items) for g in groups),
-        "failures": failures,
         "run_label": run_label,
         "generated_at": generated_at,
     }
-    subject = " ".join(env.get_template("subject.txt.j2").render(context).split())
-    return RenderedDigest(
-        subject=subject,
-        html=env.get_template("digest.html.j2").render(context),
-        text=env.get_template("digest.txt.j2").render(context),
-    )
+
+    def render(chosen: list[TopicGroup], shown_failures: list[FailedInput], cut: str) -> RenderedDigest:
+        context = {**base, "groups": chosen, "item_count": sum(len(g.items) for g in chosen), "cut": cut,
+                   "failures": shown_failures, "failures_cut": len(failures) - len(shown_failures)}
+        html = _INLINER.inline(env.get_template("digest.html.j2").render(context))
+        return RenderedDigest(subject=" ".join(env.get_template("subject.txt.j2").render(context).split()),
+                              html=html, text=env.get_template("digest.txt.j2").render(context),
+                              groups=chosen, cut=cut)
+
+    def fits(r: RenderedDigest) -> bool:
+        return len(r.html.encode()) <= budget
+
+    full = render(groups, failures, "")
+    if fits(full):
+        return full
+    shown = failures[:MAX_FAILURES_WHEN_CUT]
+    total = sum(len(g.items) for g in groups)
+
+    def cut_to(keep: int) -> RenderedDigest:
+        notes = []
+        if total - keep:
+            left = total - keep
+            notes.append(f"{left} more {'story' if left == 1 else 'stories'} did not fit in this email")
+        if len(failures) > len(shown):
+            notes.append(f"{len(failures) - len(shown)} failing inputs are not listed")
+        note = "; ".join(notes)
+        return render(_trimmed(groups, keep), shown, note[:1].upper() + note[1:])
+
+    best = cut_to(total)
+    if fits(best):
+        return best
+    low, high = 0, total - 1  # the largest number of stories that fits, by bisection (a render per step)
+    best = cut_to(0)
+    while low <= high:
+        mid = (low + high) // 2
+        attempt = cut_to(mid)
+        if fits(attempt):
+            best, low = attempt, mid + 1
+        else:
+            high = mid - 1
+    return best

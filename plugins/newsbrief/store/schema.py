@@ -14,10 +14,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +82,11 @@ class Cluster(Base):
 
 class Article(Base):
     __tablename__ = "articles"
+    # PostgreSQL's full-text search index (revision 0005_search_index), written as PostgreSQL reflects it so
+    # the schema check compares equal; SQLite searches the web app's own FTS5 table instead
+    __table_args__ = (Index("ix_articles_search_english",
+                            text("to_tsvector('english'::regconfig, (title || ' '::text) || text)"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -187,6 +194,7 @@ class SubscriberPref(Base):
     topics: Mapped[list | None] = mapped_column(JSON)
     sentences: Mapped[int | None] = mapped_column(Integer)
     max_items: Mapped[int | None] = mapped_column(Integer)
+    muted_alerts: Mapped[list | None] = mapped_column(JSON)  # alert ids left with their one-click link
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

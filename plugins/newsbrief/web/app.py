@@ -10,11 +10,13 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from datetime import date
 from html import escape
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import jinja2
-from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
@@ -22,12 +24,17 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsbrief.config.settings import load_settings
-from newsbrief.digest.links import InvalidToken, load_link_settings, read_token
-from newsbrief.digest.preferences import preferences, save_preferences, unsubscribe
+from newsbrief.digest.links import ALL, InvalidToken, load_link_settings, make_token, read_token
+from newsbrief.digest.preferences import mute_alerts, preferences, save_preferences, unsubscribe
 from newsbrief.store import Article, Delivery, Digest, Feed, Store, Summary, Tag, open_store
+from newsbrief.web.api import MAX_PAGE, Id, api_router
+from newsbrief.web.opml import MAX_OPML_BYTES
 from newsbrief.web.search import PAGE_SIZE, search
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "web"
+SIGNED_PREFIXES = ("/unsubscribe/", "/preferences/", "/alerts/")  # carry their own signed token
+RECENT_PER_TOPIC = 5
+OPML_FILE = File(..., description="an OPML subscription list (what feed readers export)")
 
 
 def _highlight(text: str, sentences: list[str]) -> Markup:
@@ -38,12 +45,27 @@ def _highlight(text: str, sentences: list[str]) -> Markup:
     return Markup(out)
 
 
+def _day(name: str, raw: str) -> date | None:
+    """A form's date field: empty means no bound (what an untouched <input type=date> sends)."""
+    if not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise HTTPException(422, f"{name}: a date as YYYY-MM-DD, got {raw!r}") from None
+
+
 def _found(session, model, key: int):
     """The row, or a 404 naming what is missing ("no article 7")."""
     row = session.get(model, key)
     if row is None:
         raise HTTPException(404, f"no {model.__name__.lower()} {key}")
     return row
+
+
+def _alert_of(scope: str) -> str | None:
+    """The alert id of an "alert:<id>" link scope; None for the whole subscription."""
+    return None if scope == ALL else scope.removeprefix("alert:")
 
 
 def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
@@ -58,7 +80,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         @app.middleware("http")
         async def _require_token(request: Request, call_next):
             """With NEWSBRIEF_WEB_TOKEN set, every page but the signed subscriber links needs it."""
-            if not request.url.path.startswith(("/unsubscribe/", "/preferences/")):
+            if not request.url.path.startswith(SIGNED_PREFIXES):
                 given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
                     or request.cookies.get("newsbrief_token", "")
                 if not hmac.compare_digest(given, web_token):
@@ -72,10 +94,18 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     def page(name: str, status: int = 200, **context) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
 
-    def declared_emails() -> list[str]:
+    def declared():
         from newsbrief.config.subscribers import load_subscribers
 
-        return [s.email for s in load_subscribers(load_settings().subscribers_file)]
+        return load_subscribers(load_settings().subscribers_file)
+
+    def declared_emails() -> list[str]:
+        return [s.email for s in declared()]
+
+    def taxonomy():
+        from newsbrief.tagging import load_taxonomy
+
+        return load_taxonomy(load_settings().topics_file)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -91,7 +121,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return page("error.html.j2", 422, title="Bad parameter", message="; ".join(problems))
 
     @app.get("/", response_class=HTMLResponse, summary="Every digest, newest first, with its delivery state")
-    def digests(page_no: int = Query(1, alias="page", ge=1)):
+    def digests(page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE)):
         with store().session() as s:
             rows = s.execute(select(Digest, Delivery).outerjoin(Delivery, Delivery.digest_id == Digest.id)
                              .order_by(Digest.created_at.desc(), Digest.id.desc())
@@ -99,14 +129,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return page("digests.html.j2", rows=rows[:PAGE_SIZE], page=page_no, more=len(rows) > PAGE_SIZE)
 
     @app.get("/digests/{digest_id}", response_class=HTMLResponse, summary="One digest as it was sent")
-    def digest(digest_id: int):
+    def digest(digest_id: int = Id("digest")):
         with store().session() as s:
             row = _found(s, Digest, digest_id)
             delivery = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one_or_none()
         return page("digest.html.j2", digest=row, delivery=delivery)
 
     @app.get("/digests/{digest_id}/html", summary="The digest's HTML part, shown sandboxed")
-    def digest_html(digest_id: int):
+    def digest_html(digest_id: int = Id("digest")):
         with store().session() as s:
             row = _found(s, Digest, digest_id)
             html = row.html
@@ -114,7 +144,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
                         headers={"Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"})
 
     @app.get("/articles/{article_id}", response_class=HTMLResponse, summary="A story: summary, tags, evidence")
-    def article(article_id: int):
+    def article(article_id: int = Id("article")):
         with store().session() as s:
             row = _found(s, Article, article_id)
             tags = list(s.execute(select(Tag).where(Tag.article_id == article_id).order_by(Tag.score.desc())).scalars())
@@ -129,9 +159,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     @app.get("/search", response_class=HTMLResponse, summary="Full-text search over stored articles")
     def search_page(q: str = Query("", max_length=500), topic: str | None = Query(None, max_length=80),
-                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1)):
-        results = search(store(), q, topic=topic, source=source, page=page_no) if q.strip() else None
-        return page("search.html.j2", q=q, topic=topic or "", source=source or "", results=results, page=page_no)
+                    source: str | None = Query(None, max_length=300), page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE),
+                    since: str = Query("", max_length=10, description="published on or after (YYYY-MM-DD; empty: any)"),
+                    until: str = Query("", max_length=10, description="published on or before (YYYY-MM-DD; empty: any)")):
+        first, last = _day("since", since), _day("until", until)
+        results = (search(store(), q, topic=topic, source=source, page=page_no, since=first, until=last)
+                   if q.strip() else None)
+        return page("search.html.j2", q=q, topic=topic or "", source=source or "", results=results, page=page_no,
+                    since=first.isoformat() if first else "", until=last.isoformat() if last else "")
 
     @app.get("/feeds", response_class=HTMLResponse, summary="Feed health, failing feeds first")
     def feeds():
@@ -149,36 +184,58 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
             raise HTTPException(403, f"This link does not work: {exc.reason}. Use the link in your most recent "
                                      "digest, or ask the sender to resend it.") from None
 
+    def alert_rows(email: str, root: str) -> list[dict]:
+        """The subscriber's declared alerts, each with its state and its own signed links."""
+        links = load_link_settings()
+        sub = next((x for x in declared() if x.email.lower() == email.lower()), None)
+        pref = preferences(store()).get(email.lower())
+        muted = set(pref.muted_alerts or []) if pref else set()
+        rows = []
+        for a in sub.alerts if sub else ():
+            token = make_token(email, a.scope, settings=links)
+            rows.append({"id": a.id, "what": str(a.query) if a.query else "topics: " + ", ".join(a.topics),
+                         "frequency": a.frequency.replace("_", " "), "muted": a.id in muted,
+                         "unsubscribe": f"{root}/unsubscribe/{token}", "atom": f"{root}/alerts/{token}/atom"})
+        return rows
+
+    def preference_page(request: Request, email: str, token: str, *, saved: bool | str = False,
+                        status: int = 200) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        pref = preferences(store()).get(email.lower())
+        return page("preferences.html.j2", status, email=email, token=token, topics=taxonomy().topics, pref=pref,
+                    saved=saved, alerts=alert_rows(email, root), root=root)
+
     @app.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Confirm unsubscribing")
-    def unsubscribe_page(token: str):
-        email, _ = _token(token)
-        return page("unsubscribe.html.j2", email=email, token=token, done=False)
+    def unsubscribe_page(token: str, request: Request):
+        email, scope = _token(token)
+        return page("unsubscribe.html.j2", email=email, token=token, done=False, alert=_alert_of(scope),
+                    root=request.scope.get("root_path", ""))
 
     @app.post("/unsubscribe/{token}", response_class=HTMLResponse,
               summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click; no login, no redirect)")
-    def unsubscribe_post(token: str, list_unsubscribe: str | None = Form(None, alias="List-Unsubscribe")):
-        email, _ = _token(token)
-        unsubscribe(store(), email)
-        return page("unsubscribe.html.j2", email=email, token=token, done=True)
+    def unsubscribe_post(token: str, request: Request,
+                         list_unsubscribe: str | None = Form(None, alias="List-Unsubscribe")):
+        email, scope = _token(token)
+        alert = _alert_of(scope)
+        if alert:
+            mute_alerts(store(), email, [alert])
+        else:
+            unsubscribe(store(), email)
+        return page("unsubscribe.html.j2", email=email, token=token, done=True, alert=alert,
+                    root=request.scope.get("root_path", ""))
 
-    @app.get("/preferences/{token}", response_class=HTMLResponse, summary="A subscriber's preferences")
-    def preferences_page(token: str):
+    @app.get("/preferences/{token}", response_class=HTMLResponse, summary="A subscriber's preferences and alerts")
+    def preferences_page(token: str, request: Request):
         email, _ = _token(token)
-        from newsbrief.tagging import load_taxonomy
-
-        taxonomy = load_taxonomy(load_settings().topics_file)
-        pref = preferences(store()).get(email.lower())
-        return page("preferences.html.j2", email=email, token=token, topics=taxonomy.topics, pref=pref, saved=False)
+        return preference_page(request, email, token)
 
     @app.post("/preferences/{token}", response_class=HTMLResponse, summary="Save a subscriber's preferences")
     async def preferences_post(token: str, request: Request):
         email, _ = _token(token)
-        from newsbrief.tagging import load_taxonomy
-
-        taxonomy = load_taxonomy(load_settings().topics_file)
         form = await request.form()
-        known = {t.id for t in taxonomy.topics}
+        known = {t.id for t in taxonomy().topics}
         chosen = [t for t in form.getlist("topics") if t in known]
+
         def number(name: str, low: int, high: int) -> int | None:
             raw = str(form.get(name) or "").strip()
             if not raw:
@@ -188,31 +245,136 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
             return int(raw)
         save_preferences(store(), email, topics=chosen or None, sentences=number("sentences", 1, 10),
                          max_items=number("max_items", 1, 100), subscribed=form.get("subscribed") == "yes")
-        pref = preferences(store()).get(email.lower())
-        return page("preferences.html.j2", email=email, token=token, topics=taxonomy.topics, pref=pref, saved=True)
+        return preference_page(request, email, token, saved=True)
 
-    @app.get("/api/v1/digests", summary="Digests with their delivery state (JSON)")
-    def api_digests(limit: int = Query(50, ge=1, le=500)):
+    @app.post("/preferences/{token}/alerts", response_class=HTMLResponse,
+              summary="Stop or resume one alert (alert=<id>) or all of them (alert=*)")
+    def preferences_alerts(token: str, request: Request, alert: str = Form(..., max_length=200),
+                           action: str = Form("stop", pattern="^(stop|resume)$")):
+        email, _ = _token(token)
+        ids = [a["id"] for a in alert_rows(email, "")]
+        chosen = ids if alert == "*" else [alert]
+        if not set(chosen) <= set(ids):
+            raise HTTPException(404, f"no alert {alert!r} for {email}")
+        mute_alerts(store(), email, chosen, muted=action == "stop")
+        what = "all alerts" if alert == "*" else f"alert {alert!r}"
+        return preference_page(request, email, token, saved=f"{what} {'stopped' if action == 'stop' else 'resumed'}")
+
+    @app.get("/alerts/{token}/atom", summary="An alert as an Atom feed (the signed link from the preferences page)")
+    def alert_atom(token: str):
+        email, scope = _token(token)
+        alert_id = _alert_of(scope)
+        sub = next((x for x in declared() if x.email.lower() == email.lower()), None)
+        alert = next((a for a in (sub.alerts if sub else ()) if a.id == alert_id), None)
+        if alert is None:
+            raise HTTPException(404, "this link is not an alert's feed: take the feed link from your preferences page")
+        from newsbrief.alerts.delivery import atom_feed
+
         with store().session() as s:
-            rows = s.execute(select(Digest, Delivery).outerjoin(Delivery, Delivery.digest_id == Digest.id)
-                             .order_by(Digest.id.desc()).limit(limit)).all()
-            return [{"id": d.id, "run": d.run_key, "recipient": d.recipient, "subject": d.subject,
-                     "articles": d.article_ids, "state": dl.status if dl else "not sent"} for d, dl in rows]
+            body = atom_feed(s, alert)
+        return Response(body, media_type="application/atom+xml")
 
-    @app.get("/api/v1/articles/{article_id}", summary="One article with its tags and evidence (JSON)")
-    def api_article(article_id: int):
-        with store().session() as s:
-            row = _found(s, Article, article_id)
-            tags = s.execute(select(Tag).where(Tag.article_id == article_id)).scalars()
-            return {"id": row.id, "title": row.title, "source": row.source, "url": row.url,
-                    "cluster": row.cluster_id,
-                    "tags": [{"tag": t.tag, "score": t.score, "evidence": t.evidence} for t in tags]}
-
-    @app.get("/api/v1/search", summary="Full-text search (JSON)")
-    def api_search(q: str = Query(..., min_length=1, max_length=500), topic: str | None = None,
-                   source: str | None = None, page_no: int = Query(1, alias="page", ge=1)):
-        results = search(store(), q, topic=topic, source=source, page=page_no)
-        return {"total": results.total, "page": page_no,
-                "hits": [{"id": h.article_id, "title": h.title, "source": h.source, "why": h.why} for h in results.hits]}
+    app.include_router(api_router(store, lambda: taxonomy().topics))
+    _extra_pages(app, store, page, taxonomy)
 
     return app
+
+
+def _recent(session, topic_id: str, limit: int) -> list[Article]:
+    """The newest articles tagged `topic_id`, one per story (a cluster shows once)."""
+    newest = func.coalesce(Article.published_at, Article.ingested_at)
+    rows = session.execute(select(Article).join(Tag, Tag.article_id == Article.id).where(Tag.tag == topic_id)
+                           .order_by(newest.desc(), Article.id.desc()).limit(limit * 4)).scalars()
+    out, clusters = [], set()
+    for a in rows:
+        if a.cluster_id is not None and a.cluster_id in clusters:
+            continue
+        clusters.add(a.cluster_id)
+        out.append(a)
+        if len(out) == limit:
+            break
+    return out
+
+
+def topic_atom(session, topic, articles: list[Article], *, self_url: str, site: str) -> str:
+    """A topic's newest stories as Atom 1.0: title, link, date, summary sentences, tags."""
+    ns = "http://www.w3.org/2005/Atom"
+    feed = ET.Element("feed", xmlns=ns)
+    ET.SubElement(feed, "title").text = f"newsbrief: {topic.label}"
+    ET.SubElement(feed, "id").text = f"urn:newsbrief:topic:{topic.id}"
+    ET.SubElement(feed, "link", rel="self", href=self_url)
+    stamps = [a.published_at or a.ingested_at for a in articles]
+    ET.SubElement(feed, "updated").text = max(stamps).isoformat() if stamps else "2020-01-01T00:00:00+00:00"
+    for a, stamp in zip(articles, stamps, strict=True):
+        entry = ET.SubElement(feed, "entry")
+        ET.SubElement(entry, "title").text = a.title
+        ET.SubElement(entry, "id").text = f"urn:newsbrief:article:{a.id}"
+        ET.SubElement(entry, "link", href=a.url or f"{site}/articles/{a.id}")
+        ET.SubElement(entry, "updated").text = stamp.isoformat()
+        ET.SubElement(entry, "author").append(_text("name", a.source))
+        summary = session.execute(select(Summary.text).where(Summary.article_id == a.id)
+                                  .order_by(Summary.id)).scalars().first()
+        ET.SubElement(entry, "summary").text = " ".join(summary) if summary else (a.feed_summary or a.text[:300])
+        for label in session.execute(select(Tag.label).where(Tag.article_id == a.id)).scalars():
+            ET.SubElement(entry, "category", term=label)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def _text(tag: str, value: str) -> ET.Element:
+    el = ET.Element(tag)
+    el.text = value
+    return el
+
+
+def _extra_pages(app: FastAPI, store, page, taxonomy) -> None:
+    """Topics with their Atom feeds, and OPML export/import of feeds.yaml."""
+    from newsbrief.sources.feeds import load_feeds
+    from newsbrief.web.opml import export_opml, import_opml
+
+    def topic_or_404(topic_id: str):
+        topic = taxonomy().get(topic_id)
+        if topic is None:
+            raise HTTPException(404, f"no topic {topic_id!r}: see /topics for the taxonomy")
+        return topic
+
+    @app.get("/topics", response_class=HTMLResponse, summary="The taxonomy, each topic with its recent stories")
+    def topics(request: Request):
+        tax = taxonomy()
+        with store().session() as s:
+            counts = dict(s.execute(select(Tag.tag, func.count()).group_by(Tag.tag)).all())
+            recent = {t.id: _recent(s, t.id, RECENT_PER_TOPIC) for t in tax.topics}
+        return page("topics.html.j2", topics=tax.topics, recent=recent, counts=counts,
+                    root=request.scope.get("root_path", ""))
+
+    @app.get("/topics/{topic_id}", response_class=HTMLResponse, summary="One topic's recent stories")
+    def topic_page(topic_id: str, request: Request):
+        topic = topic_or_404(topic_id)
+        with store().session() as s:
+            rows = _recent(s, topic.id, 50)
+        return page("topic.html.j2", topic=topic, articles=rows, root=request.scope.get("root_path", ""))
+
+    @app.get("/topics/{topic_id}/atom", summary="One topic's newest stories as an Atom feed")
+    def topic_feed(topic_id: str, request: Request):
+        topic = topic_or_404(topic_id)
+        site = str(request.base_url).rstrip("/")
+        with store().session() as s:
+            body = topic_atom(s, topic, _recent(s, topic.id, 50), self_url=str(request.url), site=site)
+        return Response(body, media_type="application/atom+xml")
+
+    @app.get("/feeds/opml", summary="feeds.yaml's feeds as an OPML file to import in a feed reader")
+    def feeds_opml():
+        body = export_opml(load_feeds(load_settings().feeds_file))
+        return Response(body, media_type="text/x-opml",
+                        headers={"Content-Disposition": 'attachment; filename="newsbrief-feeds.opml"'})
+
+    @app.get("/feeds/import", response_class=HTMLResponse, summary="Check an OPML file against feeds.yaml")
+    def feeds_import_form(request: Request):
+        return page("import.html.j2", report=None, root=request.scope.get("root_path", ""))
+
+    @app.post("/feeds/import", response_class=HTMLResponse,
+              summary="Check an OPML file: each outline new, already declared or refused (by line); YAML to paste")
+    async def feeds_import(request: Request, opml: UploadFile = OPML_FILE):
+        data = await opml.read(MAX_OPML_BYTES + 1)
+        report = import_opml(data, load_feeds(load_settings().feeds_file))
+        return page("import.html.j2", 422 if report.error else 200, report=report,
+                    root=request.scope.get("root_path", ""))

@@ -1,14 +1,16 @@
 """Full-text search over stored articles: SQLite FTS5 in the embedded store, PostgreSQL's own text search.
 
 The FTS5 index is the web app's own (a virtual table it creates and tops up with articles stored since
-its last query), so the pipeline's stages do not pay for it. On PostgreSQL the query uses
-`to_tsvector`/`websearch_to_tsquery` directly (no index yet: fine for an archive of thousands).
+its last query), so the pipeline's stages do not pay for it. On PostgreSQL the query matches
+`PG_DOCUMENT @@ websearch_to_tsquery(...)`, and revision 0005_search_index builds a GIN index on exactly
+that expression, so the planner answers from the index instead of reading every article.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 
 from markupsafe import Markup
@@ -17,6 +19,7 @@ from sqlalchemy import text
 from newsbrief.store import Store
 
 PAGE_SIZE = 20
+PG_DOCUMENT = "to_tsvector('english', a.title || ' ' || a.text)"  # the index's expression, keep in step
 _OPEN, _CLOSE = "\x02", "\x03"
 
 
@@ -56,7 +59,17 @@ def _sync_sqlite(conn) -> None:
                       "WHERE id > (SELECT coalesce(max(rowid), 0) FROM articles_fts) ORDER BY id"))
 
 
-def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1) -> Results:
+def _bound(dialect: str, day: date) -> object:
+    """Midnight UTC of `day` as the column compares: SQLite keeps SQLAlchemy's text form, PostgreSQL a timestamptz."""
+    at = datetime.combine(day, time(), UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else at
+
+
+def search(store: Store, q: str, *, topic: str | None = None, source: str | None = None, page: int = 1,
+           since: date | None = None, until: date | None = None) -> Results:
+    """Articles matching `q`, newest-relevant first; `since`/`until` bound the publication day (inclusive),
+    the ingestion time standing in for articles without a date."""
+    q, topic, source = (v.replace("\x00", " ") if v else v for v in (q, topic, source))  # PostgreSQL refuses NUL
     filters, params = "", {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     if topic:
         filters += " AND EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.tag = :topic)"
@@ -65,6 +78,12 @@ def search(store: Store, q: str, *, topic: str | None = None, source: str | None
         filters += " AND a.source = :source"
         params["source"] = source
     with store.engine.begin() as conn:
+        if since:
+            filters += " AND coalesce(a.published_at, a.ingested_at) >= :since"
+            params["since"] = _bound(conn.dialect.name, since)
+        if until:
+            filters += " AND coalesce(a.published_at, a.ingested_at) < :until"
+            params["until"] = _bound(conn.dialect.name, until + timedelta(days=1))
         if conn.dialect.name == "sqlite":
             match = _fts_query(q)
             if not match:
@@ -80,13 +99,14 @@ def search(store: Store, q: str, *, topic: str | None = None, source: str | None
                 f"{base} ORDER BY bm25(articles_fts), a.id DESC LIMIT :limit OFFSET :offset"), params).all()
         else:
             params["q"] = q
-            doc = "to_tsvector('english', a.title || ' ' || a.text)"
+            doc = PG_DOCUMENT
             base = f"FROM articles a WHERE {doc} @@ websearch_to_tsquery('english', :q){filters}"
             total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
             rows = conn.execute(text(
                 f"SELECT a.id, a.title, a.source, a.published_at, ts_headline('english', a.text, "
                 f"websearch_to_tsquery('english', :q), 'StartSel=\x02, StopSel=\x03, MaxWords=30') AS snip, "
-                f"a.title AS title_marked {base} "
+                f"ts_headline('english', a.title, websearch_to_tsquery('english', :q), "
+                f"'StartSel=\x02, StopSel=\x03, HighlightAll=true') AS title_marked {base} "
                 f"ORDER BY ts_rank({doc}, websearch_to_tsquery('english', :q)) DESC, a.id DESC "
                 f"LIMIT :limit OFFSET :offset"), params).all()
     hits = []
