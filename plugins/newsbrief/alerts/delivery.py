@@ -11,6 +11,7 @@ files and Atom feed live in `outbox/alerts/<subscriber>/`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from newsbrief.alerts import ledger
 from newsbrief.alerts.matching import AlertIndex, candidates_from_store
 from newsbrief.alerts.spec import Alert
-from newsbrief.digest.delivery import WIRE_POLICY, slug
+from newsbrief.digest.delivery import DEFAULT_LEASE_SECONDS, WIRE_POLICY, slug
 from newsbrief.digest.links import ALL, list_unsubscribe_headers, load_link_settings, unsubscribe_url
 from newsbrief.orchestration.glue import DEFAULT_SENDER, SmtpTarget, smtp_session
 from newsbrief.store.schema import AlertItem, Article, Summary, Tag
@@ -39,6 +40,7 @@ class AlertReport:
     sent: list[str] = field(default_factory=list)  # "<email>/<alert>: N items"
     waiting: list[str] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # alert key -> reason (resent by the next run)
 
 
 def _env(templates_dir: Path) -> Environment:
@@ -142,28 +144,25 @@ def run_alerts(store, alerts: list[Alert], *, start: datetime, end: datetime, te
                outbox_dir: Path, target: SmtpTarget | None, frequencies: tuple[str, ...]) -> AlertReport:
     """Send the alerts of `frequencies` due in the interval [start, end); idempotent per interval."""
     report = AlertReport()
+    lease = timedelta(seconds=float(os.environ.get("NEWSBRIEF_SEND_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
     chosen = [a for a in alerts if a.frequency in frequencies]
     with store.session() as s:
         due = {a.key: b for a in chosen if (b := _batch(a, s, start, end)) is not None}
         unfinished = {a.key for a in chosen if ledger.pending(s, a.key)}
         since = min((b[1] for b in due.values()), default=end)
-        ids = list(s.execute(select(Article.id).where(Article.ingested_at >= since, Article.ingested_at < end)).scalars())
-        cands = candidates_from_store(s, ids)
+        ingested = dict(s.execute(select(Article.id, Article.ingested_at).where(
+            Article.ingested_at >= since, Article.ingested_at < end)).all())
+        cands = candidates_from_store(s, list(ingested))
     wanted = [a for a in chosen if a.key in due or a.key in unfinished]
     index = AlertIndex(wanted)
     found = index.match_ids(cands)
     by_id = {c.article_id: c for c in cands}
-    ingested = {c.article_id: None for c in cands}
     for i, alert in enumerate(wanted):
         batch_key, since_a = due.get(alert.key, (f"retry:{end.isoformat()}", end))
         with store.session() as s:
-            if alert.key in due:
-                fresh = [aid for aid in found.get(i, []) if aid in ingested and
-                         s.get(Article, aid).ingested_at >= since_a]
-            else:
-                fresh = []
+            fresh = [aid for aid in found.get(i, []) if ingested[aid] >= since_a] if alert.key in due else []
             matches = [(aid, index.terms_of(i, by_id[aid])) for aid in fresh]
-            mid, rows = ledger.claim(s, alert.key, alert.email, batch_key, matches, cap=alert.cap)
+            mid, rows = ledger.claim(s, alert.key, alert.email, batch_key, matches, cap=alert.cap, lease=lease)
             if not rows:
                 continue
             items = _items(s, rows)
@@ -172,15 +171,24 @@ def run_alerts(store, alerts: list[Alert], *, start: datetime, end: datetime, te
         sender = target.from_email if target is not None else DEFAULT_SENDER
         msg = build_alert_message(alert, mid, subject, text, html, sender=sender, date=sent_at)
         folder = alert_dir(outbox_dir, alert.email)
-        if target is not None:
-            with smtp_session(target) as client:
-                client.sendmail(sender, [alert.email], msg.as_bytes(policy=WIRE_POLICY))
-            location = f"smtp:{target.host}"
-        else:
-            name = re.sub(r"[^A-Za-z0-9]+", "", mid)[:40]
-            path = folder / f"{slug(alert.id)}.{name}.eml"
-            _write(path, msg.as_bytes(policy=WIRE_POLICY))
-            location = str(path)
+        try:
+            if target is not None:
+                with smtp_session(target) as client:
+                    client.sendmail(sender, [alert.email], msg.as_bytes(policy=WIRE_POLICY))
+                location = f"smtp:{target.host}"
+            else:
+                name = re.sub(r"[^A-Za-z0-9]+", "", mid)[:40]
+                path = folder / f"{slug(alert.id)}.{name}.eml"
+                _write(path, msg.as_bytes(policy=WIRE_POLICY))
+                location = str(path)
+        except Exception as exc:  # one alert's failed send must not stop the others
+            reason = f"{type(exc).__name__}: {exc}"
+            with store.session() as s:
+                ledger.release(s, mid)
+            report.failed[alert.key] = reason
+            log.error("alert %s to %s not sent (%s): the next run resends it with Message-ID %s",
+                      alert.id, alert.email, reason, mid)
+            continue
         with store.session() as s:
             ledger.mark_sent(s, mid, sent_at)
             _write(folder / f"{slug(alert.id)}.atom", atom_feed(s, alert).encode())

@@ -2,23 +2,25 @@
 
 `claim` inserts one ledger row per new article; the unique (alert_key, article_id) constraint lets
 only one of two racing runs win an article, and a row already claimed by an earlier, unfinished
-batch is handed back (same batch, same Message-ID) rather than claimed again, so a retry after a
-lost worker resends that one message and an overlapping schedule sends nothing twice.
+batch is handed back (same batch, same Message-ID) rather than claimed again once its send lease has
+run out, so a retry after a lost worker resends that one message and an overlapping run sends
+nothing twice. The lease is taken by one conditional UPDATE, so two runs cannot both take it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from newsbrief.store.schema import AlertItem
 from newsbrief.stories.seen import seen_stories
 
 REPEAT_ENV = "NEWSBRIEF_DIGEST_REPEATS_ALERTS"
+DEFAULT_LEASE = timedelta(seconds=120)  # like the digest's NEWSBRIEF_SEND_LEASE_SECONDS
 
 
 def message_id(alert_key: str, batch_key: str, domain: str = "newsbrief.local") -> str:
@@ -34,16 +36,27 @@ def pending(session, alert_key: str) -> list[AlertItem]:
 
 
 def claim(session, alert_key: str, recipient: str, batch_key: str,
-          matches: list[tuple[int, list[str]]], *, cap: int | None = None) -> tuple[str, list[AlertItem]]:
-    """Claim the articles of one batch; returns (message_id, rows of that batch).
+          matches: list[tuple[int, list[str]]], *, cap: int | None = None, now: datetime | None = None,
+          lease: timedelta = DEFAULT_LEASE) -> tuple[str, list[AlertItem]]:
+    """Claim the articles of one batch; returns (message_id, rows of that batch to send now).
 
-    An unfinished earlier batch comes first and alone: it is the message to resend. Otherwise the
-    not-yet-sent matches (at most `cap`, in the given order) are claimed under this batch's key.
+    An unfinished earlier batch comes first and alone: it is the message to resend, once the run that
+    claimed it has held it for `lease` without finishing (a lost worker), so a run overlapping a live
+    one sends nothing. Otherwise the not-yet-sent matches (at most `cap`, in the given order) are
+    claimed under this batch's key.
     """
+    now = now or datetime.now(UTC)
     unfinished = pending(session, alert_key)
     if unfinished:
         first = unfinished[0].batch_key
-        return unfinished[0].message_id, [r for r in unfinished if r.batch_key == first]
+        mid = unfinished[0].message_id
+        taken = session.execute(update(AlertItem).where(
+            AlertItem.message_id == mid, AlertItem.status == "claimed",
+            or_(AlertItem.claimed_at.is_(None), AlertItem.claimed_at <= now - lease)).values(claimed_at=now))
+        if not taken.rowcount:
+            return mid, []  # a live run holds it
+        session.expire_all()
+        return mid, [r for r in pending(session, alert_key) if r.batch_key == first]
     mid = message_id(alert_key, batch_key)
     if session.execute(select(AlertItem.id).where(AlertItem.alert_key == alert_key,
                                                   AlertItem.batch_key == batch_key).limit(1)).first():
@@ -57,7 +70,7 @@ def claim(session, alert_key: str, recipient: str, batch_key: str,
         if cap is not None and len(rows) >= cap:
             break
         row = AlertItem(alert_key=alert_key, recipient=recipient.lower(), article_id=article_id,
-                        batch_key=batch_key, message_id=mid, matched=list(terms), status="claimed")
+                        batch_key=batch_key, message_id=mid, matched=list(terms), status="claimed", claimed_at=now)
         try:
             with session.begin_nested():
                 session.add(row)
@@ -67,6 +80,12 @@ def claim(session, alert_key: str, recipient: str, batch_key: str,
         rows.append(row)
     session.flush()
     return mid, rows
+
+
+def release(session, message_id_: str) -> None:
+    """A send that failed: the next run may resend the batch at once instead of waiting out the lease."""
+    session.execute(update(AlertItem).where(AlertItem.message_id == message_id_, AlertItem.status == "claimed")
+                    .values(claimed_at=None))
 
 
 def mark_sent(session, message_id_: str, at: datetime) -> None:
