@@ -8,8 +8,9 @@ subscriber, drawn with a fixed seed from the articles' own words, so they match 
 one or two words, a quoted phrase, A OR B, an exclusion, intitle:, tag:, or topics only. The timed
 matching includes working out the matched terms of the articles within each alert's cap (what an
 email shows). Document preparation (stemming, done once per article whatever the number of alerts) is timed apart from
-matching. The measure is CPU time (process_time): on a machine shared with other work, wall time
-says more about the neighbours than about the code, so the target is judged on CPU seconds and the
+matching, and the target is judged on both together (what an alerts run over new articles costs).
+The measure is CPU time (process_time): on a machine shared with other work, wall time says more
+about the neighbours than about the code, so the target is judged on CPU seconds and the
 verdict (PASS/FAIL) is printed next to it; wall time is printed too. The exit status is non-zero only
 when the index disagrees with the all-pairs loop on a sample (a wrong result, not a slow one).
 Writes bench/results/alerts.json with the git commit.
@@ -112,12 +113,13 @@ def main() -> int:
     assert {i: v for i, v in naive.items() if v} == indexed, "the index and the all-pairs loop disagree"
     checked = sum(len(v) for v in indexed.values())
 
-    verdict = "PASS" if cpu < TARGET_S else "FAIL"
+    total = cpu + prep_cpu
+    verdict = "PASS" if total < TARGET_S else "FAIL"
     result = {
         "subscribers": args.subscribers, "alerts": len(alerts), "articles": args.articles,
         "matches": pairs, "shown_with_terms": shown, "match_cpu_s": round(cpu, 3), "match_wall_s": round(wall, 3),
         "prepare_cpu_s": round(prep_cpu, 3), "prepare_wall_s": round(prep_wall, 3),
-        "target_s": TARGET_S, "measure": "match_cpu_s", "verdict": verdict,
+        "total_cpu_s": round(total, 3), "target_s": TARGET_S, "measure": "total_cpu_s", "verdict": verdict,
         "naive_check_articles": len(sample), "naive_check_matches": checked,
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                  cwd=ROOT).stdout.strip(),
@@ -125,8 +127,9 @@ def main() -> int:
     }
     print(f"{len(alerts)} alerts of {args.subscribers} subscribers x {args.articles} articles: "
           f"{pairs} matches ({shown} within the caps, with their terms)")
-    print(f"matching: {cpu:.2f} s CPU / {wall:.2f} s wall; target < {TARGET_S:.0f} s CPU: {verdict}")
-    print(f"document preparation (once per article, any number of alerts): {prep_cpu:.2f} s CPU / {prep_wall:.2f} s wall")
+    print(f"document preparation (stemming, once per article): {prep_cpu:.2f} s CPU / {prep_wall:.2f} s wall")
+    print(f"matching: {cpu:.2f} s CPU / {wall:.2f} s wall")
+    print(f"total: {total:.2f} s CPU (target < {TARGET_S:.0f} s CPU): {verdict}")
     print(f"indexed == all-pairs on {len(sample)} articles ({checked} matches)")
     out = ROOT / "bench" / "results" / "alerts.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
