@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -62,11 +63,11 @@ def _items(session, rows: list[AlertItem]) -> list[dict]:
     return out
 
 
-def render_alert(templates_dir: Path, alert: Alert, items: list[dict]) -> tuple[str, str, str]:
-    """(subject, text, html) of one alert email."""
+def render_alert(templates_dir: Path, alert: Alert, items: list[dict], *, more: int = 0) -> tuple[str, str, str]:
+    """(subject, text, html) of one alert email; `more`: matches the cap left out."""
     env = _env(templates_dir)
     links = load_link_settings()
-    ctx = {"alert": alert, "items": items, "query": str(alert.query) if alert.query else ", ".join(alert.topics),
+    ctx = {"alert": alert, "items": items, "more": more, "query": str(alert.query) if alert.query else ", ".join(alert.topics),
            "unsubscribe_alert": unsubscribe_url(alert.email, alert.scope, settings=links),
            "unsubscribe_all": unsubscribe_url(alert.email, ALL, settings=links)}
     subject = " ".join(env.get_template("alert.subject.txt.j2").render(**ctx).split())
@@ -161,13 +162,14 @@ def run_alerts(store, alerts: list[Alert], *, start: datetime, end: datetime, te
         batch_key, since_a = due.get(alert.key, (f"retry:{end.isoformat()}", end))
         with store.session() as s:
             fresh = [aid for aid in found.get(i, []) if ingested[aid] >= since_a] if alert.key in due else []
-            matches = [(aid, index.terms_of(i, by_id[aid])) for aid in fresh]
+            matches = [(aid, partial(index.terms_of, i, by_id[aid])) for aid in fresh]
             mid, rows = ledger.claim(s, alert.key, alert.email, batch_key, matches, cap=alert.cap, lease=lease)
             if not rows:
                 continue
             items = _items(s, rows)
+            more = ledger.over_cap(s, mid)
             sent_at = end
-        subject, text, html = render_alert(templates_dir, alert, items)
+        subject, text, html = render_alert(templates_dir, alert, items, more=more)
         sender = target.from_email if target is not None else DEFAULT_SENDER
         msg = build_alert_message(alert, mid, subject, text, html, sender=sender, date=sent_at)
         folder = alert_dir(outbox_dir, alert.email)

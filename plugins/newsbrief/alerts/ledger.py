@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -20,6 +21,7 @@ from newsbrief.store.schema import AlertItem
 from newsbrief.stories.seen import seen_stories
 
 REPEAT_ENV = "NEWSBRIEF_DIGEST_REPEATS_ALERTS"
+OVER_CAP = "over_cap"
 DEFAULT_LEASE = timedelta(seconds=120)  # like the digest's NEWSBRIEF_SEND_LEASE_SECONDS
 
 
@@ -36,14 +38,15 @@ def pending(session, alert_key: str) -> list[AlertItem]:
 
 
 def claim(session, alert_key: str, recipient: str, batch_key: str,
-          matches: list[tuple[int, list[str]]], *, cap: int | None = None, now: datetime | None = None,
+          matches: list[tuple[int, list[str] | Callable[[], list[str]]]], *, cap: int | None = None, now: datetime | None = None,
           lease: timedelta = DEFAULT_LEASE) -> tuple[str, list[AlertItem]]:
     """Claim the articles of one batch; returns (message_id, rows of that batch to send now).
 
     An unfinished earlier batch comes first and alone: it is the message to resend, once the run that
     claimed it has held it for `lease` without finishing (a lost worker), so a run overlapping a live
     one sends nothing. Otherwise the not-yet-sent matches (at most `cap`, in the given order) are
-    claimed under this batch's key.
+    claimed under this batch's key (terms may be given as a callable, called for listed rows only); matches past the cap are recorded as `over_cap` so that a later
+    email does not bring them back one cap-full at a time.
     """
     now = now or datetime.now(UTC)
     unfinished = pending(session, alert_key)
@@ -67,19 +70,27 @@ def claim(session, alert_key: str, recipient: str, batch_key: str,
     for article_id, terms in matches:
         if article_id in known:
             continue
-        if cap is not None and len(rows) >= cap:
-            break
+        listed = cap is None or len(rows) < cap
         row = AlertItem(alert_key=alert_key, recipient=recipient.lower(), article_id=article_id,
-                        batch_key=batch_key, message_id=mid, matched=list(terms), status="claimed", claimed_at=now)
+                        batch_key=batch_key, message_id=mid,
+                        matched=(list(terms() if callable(terms) else terms) if listed else []),
+                        status="claimed" if listed else OVER_CAP, claimed_at=now)
         try:
             with session.begin_nested():
                 session.add(row)
                 session.flush()
         except IntegrityError:
             continue
-        rows.append(row)
+        if listed:
+            rows.append(row)
     session.flush()
     return mid, rows
+
+
+def over_cap(session, message_id_: str) -> int:
+    """How many matches of this batch the cap left out (recorded, so no later email lists them)."""
+    return len(session.execute(select(AlertItem.id).where(AlertItem.message_id == message_id_,
+                                                          AlertItem.status == OVER_CAP)).all())
 
 
 def release(session, message_id_: str) -> None:
@@ -89,7 +100,8 @@ def release(session, message_id_: str) -> None:
 
 
 def mark_sent(session, message_id_: str, at: datetime) -> None:
-    for row in session.execute(select(AlertItem).where(AlertItem.message_id == message_id_)).scalars():
+    for row in session.execute(select(AlertItem).where(AlertItem.message_id == message_id_,
+                                                       AlertItem.status == "claimed")).scalars():
         row.status, row.sent_at = "sent", at
     session.flush()
 

@@ -220,7 +220,7 @@ class AlertItem(Base):
     batch_key: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(300), index=True)
     matched: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent | over_cap (never sent)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # when the current attempt took the batch: another run leaves it alone for the send lease
