@@ -114,5 +114,28 @@ def test_a_failed_send_leaves_the_other_alerts_going_and_is_resent_by_the_next_r
     retry = run(store, [a, b], T0 + timedelta(minutes=1), tmp_path, live)
     assert sorted(retry.sent) == ["a@example.org/a: 1 items", "b@example.org/b: 1 items"]
     resent = {m["Message-ID"] for m in smtp_server.received.messages}
-    assert resent == {ledger.message_id(x.key, f"asap:{T0.isoformat()}") for x in (a, b)}, "the failed batch itself"
+    assert resent == {ledger.message_id(x.email, f"asap:{T0.isoformat()}") for x in (a, b)}, "the failed batch itself"
     assert run(store, [a, b], T0 + timedelta(minutes=30), tmp_path, live).sent == []
+
+
+def test_a_subscribers_as_it_happens_alerts_share_one_email_at_most_every_n_minutes(store, tmp_path):
+    steel = Alert(id="steel", email="t@example.org", query=parse("steel"), min_interval_minutes=15)
+    wheat = Alert(id="wheat", email="t@example.org", query=parse("wheat"), min_interval_minutes=15)
+    other = Alert(id="wheat", email="o@example.org", query=parse("wheat"), min_interval_minutes=15)
+    add(store, 1, "Steel one", T0 - timedelta(minutes=2))
+    add(store, 2, "Wheat one", T0 - timedelta(minutes=1))
+    alerts = [steel, wheat, other]
+    assert sorted(run(store, alerts, T0, tmp_path).sent) == [
+        "o@example.org/wheat: 1 items", "t@example.org/steel: 1 items", "t@example.org/wheat: 1 items"]
+    mails = sorted((tmp_path / "outbox" / "alerts" / "t@example.org").glob("*.eml"))
+    assert len(mails) == 1, "one email for both of the subscriber's alerts"
+    body = mails[0].read_text()
+    assert 'Subject: newsbrief alerts: "steel" 1 new, "wheat" 1 new' in body
+    assert body.count("Unsubscribe from this alert") == 2 and "X-Newsbrief-Alert: steel, wheat" in body
+    add(store, 3, "Wheat two", T0 + timedelta(minutes=3))
+    add(store, 4, "Steel two", T0 + timedelta(minutes=8))
+    assert run(store, alerts, T0 + timedelta(minutes=10), tmp_path).sent == []  # the subscriber's 15 minutes
+    assert sorted(run(store, alerts, T0 + timedelta(minutes=16), tmp_path).sent) == [
+        "o@example.org/wheat: 1 items", "t@example.org/steel: 1 items", "t@example.org/wheat: 1 items"]
+    assert len(list((tmp_path / "outbox" / "alerts" / "t@example.org").glob("*.eml"))) == 2
+    assert len(list((tmp_path / "outbox" / "alerts" / "o@example.org").glob("*.eml"))) == 2
