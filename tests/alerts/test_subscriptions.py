@@ -108,3 +108,13 @@ def test_unsubscribed_readers_get_no_alerts_and_a_one_alert_removal_keeps_the_re
     assert [a.alert.id for a in active_alerts(store, subscribers)] == ["wheat"]
     unsubscribe(store, "trade@example.org")
     assert active_alerts(store, subscribers) == []
+
+
+def test_a_stored_alert_the_taxonomy_no_longer_accepts_is_skipped_with_the_reason(project, monkeypatch, caplog):
+    url = _setup(project, monkeypatch)
+    assert main(["alerts", "add", "other@example.org", "duties", "--topic", "tariffs"]) == 0
+    subscribers = load_subscribers(project / "config" / "subscribers.yaml")
+    store = open_store(url)
+    assert [a.alert.id for a in active_alerts(store, subscribers, known_topics={"tariffs"})] == ["steel", "duties"]
+    assert [a.alert.id for a in active_alerts(store, subscribers, known_topics={"sanctions"})] == ["steel"]
+    assert "alert_subscriptions row other@example.org/duties" in caplog.text and "unknown topic 'tariffs'" in caplog.text
