@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -103,12 +103,19 @@ def test_ledger_sends_each_article_once_per_alert_and_resends_an_unfinished_batc
         (sub,) = load_subscribers_from_text()
         found = AlertIndex([sub.alerts[0]]).match(cands)[0]
         assert sorted(a for a, _ in found) == [1, 3]
-        mid, rows = ledger.claim(s, key, "trade@example.org", "run-1", found)
+        t0 = datetime(2026, 12, 2, 8, tzinfo=UTC)
+        mid, rows = ledger.claim(s, key, "trade@example.org", "run-1", found, now=t0)
         assert len(rows) == 2 and mid == ledger.message_id(key, "run-1")
-        # the worker died before sending: the next run gets the same batch back, nothing new
-        mid2, rows2 = ledger.claim(s, key, "trade@example.org", "run-2", found)
+        # a run overlapping the live one (within its lease) sends nothing
+        assert ledger.claim(s, key, "trade@example.org", "run-2", found, now=t0 + timedelta(seconds=30)) == (mid, [])
+        # the worker died before sending: once the lease is out, the same batch comes back, nothing new
+        later = t0 + ledger.DEFAULT_LEASE + timedelta(seconds=1)
+        mid2, rows2 = ledger.claim(s, key, "trade@example.org", "run-2", found, now=later)
         assert mid2 == mid and {r.article_id for r in rows2} == {1, 3}
-        ledger.mark_sent(s, mid, datetime(2026, 12, 2, 8, tzinfo=UTC))
+        assert ledger.claim(s, key, "trade@example.org", "run-3", found, now=later)[1] == []  # now it is held
+        ledger.release(s, mid)  # its send failed: the next run may resend at once
+        assert len(ledger.claim(s, key, "trade@example.org", "run-3", found, now=later)[1]) == 2
+        ledger.mark_sent(s, mid, t0)
         assert ledger.claim(s, key, "trade@example.org", "run-3", found)[1] == []
         assert s.query(AlertItem).count() == 2
         assert ledger.already_alerted(s, "Trade@example.org", [1, 2, 3]) == {1, 3}

@@ -77,3 +77,48 @@ def test_nothing_but_query_error_and_printing_round_trips(text):
     again = parse(str(query))
     assert again == query
     assert str(again) == str(query)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_article_stems_are_the_taggers(text):
+    from newsbrief.alerts.query import text_stems
+    from newsbrief.tagging.taxonomy import phrase_stems
+
+    assert text_stems(text) == phrase_stems(text)
+
+
+_WORDS = ["tariff", "tariffs", "steel", "war", "trade", "soybean", "wheat"]
+_atoms = st.one_of(
+    st.sampled_from(_WORDS),
+    st.lists(st.sampled_from(_WORDS), min_size=2, max_size=3).map(lambda w: '"' + " ".join(w) + '"'),
+    st.sampled_from(_WORDS).map("intitle:{}".format),
+    st.sampled_from(["tag:tariffs", "tag:farming", "source:bbc", 'source:"bbc news"', "lang:en", "lang:en-gb"]),
+)
+_query_texts = st.recursive(_atoms, lambda inner: st.one_of(
+    st.tuples(inner, inner).map(" ".join),
+    st.tuples(inner, inner).map(" OR ".join),
+    inner.map("-({})".format),
+    inner.map("({})".format),
+), max_leaves=6)
+_docs = st.tuples(
+    st.lists(st.sampled_from(_WORDS), max_size=5).map(" ".join),
+    st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join),
+    st.sampled_from(["BBC News", "BBC", "Reuters", ""]),
+    st.sampled_from(["en", "en-GB", "fr", None]),
+    st.lists(st.sampled_from(["tariffs", "farming"]), max_size=2, unique=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_query_texts, min_size=1, max_size=4), st.lists(_docs, max_size=12))
+def test_the_index_finds_exactly_what_trying_every_pair_finds(queries, docs):
+    from newsbrief.alerts.matching import AlertIndex, Candidate
+    from newsbrief.alerts.spec import Alert
+
+    alerts = [Alert(id=f"q{i}", email="x@example.org", query=parse(q)) for i, q in enumerate(queries)]
+    cands = [Candidate(10 + n, Document.of(t, x, source=s, language=lang, tags=tags))
+             for n, (t, x, s, lang, tags) in enumerate(docs)]
+    brute = {i: [c.article_id for c in cands if matches(a.full_query, c.doc) is not None]
+             for i, a in enumerate(alerts)}
+    assert AlertIndex(alerts).match_ids(cands) == {i: ids for i, ids in brute.items() if ids}

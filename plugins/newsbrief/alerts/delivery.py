@@ -1,8 +1,9 @@
 """Run alerts for one data interval: match, claim in the ledger, render, send once, write the Atom feed.
 
-`as_it_happens` alerts send what arrived since their last email, at most one email every
-`min_interval_minutes` and none in quiet hours (the items wait in the store, unclaimed, for the first
-run after). `daily`/`weekly` alerts send in the run whose interval holds their hour, once per period
+`as_it_happens` alerts send what arrived since their last email; a subscriber's as_it_happens
+alerts share one email (a section each), at most one every `min_interval_minutes`, batching what
+arrived meanwhile; an alert in its quiet hours sits out and its items wait in the store, unclaimed,
+for the first send after. `daily`/`weekly` alerts send in the run whose interval holds their hour, once per period
 (the period is the ledger's batch key). Times come from the interval, never the clock. Mail goes
 through the digest's channel (`choose_channel`: SMTP connection or the outbox); an alert's outbox
 files and Atom feed live in `outbox/alerts/<subscriber>/`.
@@ -11,11 +12,13 @@ files and Atom feed live in `outbox/alerts/<subscriber>/`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -25,7 +28,7 @@ from sqlalchemy import select
 from newsbrief.alerts import ledger
 from newsbrief.alerts.matching import AlertIndex, candidates_from_store
 from newsbrief.alerts.spec import Alert
-from newsbrief.digest.delivery import WIRE_POLICY, slug
+from newsbrief.digest.delivery import DEFAULT_LEASE_SECONDS, WIRE_POLICY, slug
 from newsbrief.digest.links import ALL, list_unsubscribe_headers, load_link_settings, unsubscribe_url
 from newsbrief.orchestration.glue import DEFAULT_SENDER, SmtpTarget, smtp_session
 from newsbrief.store.schema import AlertItem, Article, Summary, Tag
@@ -39,6 +42,7 @@ class AlertReport:
     sent: list[str] = field(default_factory=list)  # "<email>/<alert>: N items"
     waiting: list[str] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # alert key -> reason (resent by the next run)
 
 
 def _env(templates_dir: Path) -> Environment:
@@ -60,13 +64,26 @@ def _items(session, rows: list[AlertItem]) -> list[dict]:
     return out
 
 
-def render_alert(templates_dir: Path, alert: Alert, items: list[dict]) -> tuple[str, str, str]:
-    """(subject, text, html) of one alert email."""
+@dataclass
+class Section:
+    """One alert's part of an email: its items, and how many matches its cap left out."""
+
+    alert: Alert
+    items: list[dict]
+    more: int = 0
+
+
+def render_alert(templates_dir: Path, sections: list[Section]) -> tuple[str, str, str]:
+    """(subject, text, html) of one alert email: one section per alert (several for a subscriber's
+    as_it_happens alerts due together)."""
     env = _env(templates_dir)
     links = load_link_settings()
-    ctx = {"alert": alert, "items": items, "query": str(alert.query) if alert.query else ", ".join(alert.topics),
-           "unsubscribe_alert": unsubscribe_url(alert.email, alert.scope, settings=links),
-           "unsubscribe_all": unsubscribe_url(alert.email, ALL, settings=links)}
+    email = sections[0].alert.email
+    ctx = {"sections": [{"alert": x.alert, "entries": x.items, "more": x.more,
+                         "query": str(x.alert.query) if x.alert.query else ", ".join(x.alert.topics),
+                         "unsubscribe_alert": unsubscribe_url(email, x.alert.scope, settings=links)}
+                        for x in sections],
+           "unsubscribe_all": unsubscribe_url(email, ALL, settings=links)}
     subject = " ".join(env.get_template("alert.subject.txt.j2").render(**ctx).split())
     ctx["subject"] = subject
     text = env.get_template("alert.txt.j2").render(**ctx)
@@ -74,16 +91,19 @@ def render_alert(templates_dir: Path, alert: Alert, items: list[dict]) -> tuple[
     return subject, text, html
 
 
-def build_alert_message(alert: Alert, message_id: str, subject: str, text: str, html: str, *,
+def build_alert_message(alerts: list[Alert], message_id: str, subject: str, text: str, html: str, *,
                         sender: str, date: datetime) -> EmailMessage:
+    """The one-click unsubscribe header leaves the one alert of a single-alert email, else everything."""
+    email = alerts[0].email
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = formataddr(("newsbrief", sender))
-    msg["To"] = alert.email
+    msg["To"] = email
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
-    msg["X-Newsbrief-Alert"] = alert.id
-    for name, value in list_unsubscribe_headers(alert.email, alert.scope, settings=load_link_settings()).items():
+    msg["X-Newsbrief-Alert"] = ", ".join(a.id for a in alerts)
+    scope = alerts[0].scope if len(alerts) == 1 else ALL
+    for name, value in list_unsubscribe_headers(email, scope, settings=load_link_settings()).items():
         msg[name] = value
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
@@ -123,68 +143,112 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _batch(alert: Alert, session, start: datetime, end: datetime) -> tuple[str, datetime] | None:
-    """(batch key, since) when the alert sends in [start, end), else None (not due, or waiting)."""
-    if alert.frequency == "as_it_happens":
-        if alert.in_quiet_hours(end):
-            return None
-        last = ledger.last_sent_at(session, alert.key)
-        if last is not None and end - last < timedelta(minutes=alert.min_interval_minutes):
-            return None
-        return f"asap:{end.isoformat()}", end - LOOKBACK
+def _scheduled_batch(alert: Alert, start: datetime, end: datetime) -> tuple[str, datetime] | None:
+    """(batch key, since) of a daily/weekly alert due in [start, end), else None."""
     period = alert.due_period(start, end)
     if period is None:
         return None
     return f"{alert.frequency}:{period}", end - (timedelta(days=1) if alert.frequency == "daily" else timedelta(days=7))
 
 
+def _groups(session, chosen: list[Alert], start: datetime, end: datetime) -> list[tuple[list[Alert], str, str, dict]]:
+    """The emails this run may send: (alerts, batch key, Message-ID, alert key -> since or None).
+
+    A daily/weekly alert is an email of its own. A subscriber's as_it_happens alerts share one email,
+    at most one every N minutes (N: the smallest `min_interval_minutes` among them); an alert in its
+    quiet hours sits that email out and its items wait. `since` None: not due, only an unfinished
+    earlier email of the alert may be resent."""
+    out = []
+    by_subscriber: dict[str, list[Alert]] = {}
+    for a in chosen:
+        if a.frequency == "as_it_happens":
+            by_subscriber.setdefault(a.email.lower(), []).append(a)
+            continue
+        batch = _scheduled_batch(a, start, end)
+        key = batch[0] if batch else f"retry:{end.isoformat()}"
+        out.append(([a], key, ledger.message_id(a.key, key), {a.key: batch[1] if batch else None}))
+    for email, group in by_subscriber.items():
+        batch = f"asap:{end.isoformat()}"
+        last = ledger.last_sent_at(session, [a.key for a in group])
+        wait = timedelta(minutes=min(a.min_interval_minutes for a in group))
+        due = last is None or end - last >= wait
+        since = {a.key: (end - LOOKBACK if due and not a.in_quiet_hours(end) else None) for a in group}
+        out.append((group, batch, ledger.message_id(email, batch), since))
+    return out
+
+
 def run_alerts(store, alerts: list[Alert], *, start: datetime, end: datetime, templates_dir: Path,
                outbox_dir: Path, target: SmtpTarget | None, frequencies: tuple[str, ...]) -> AlertReport:
     """Send the alerts of `frequencies` due in the interval [start, end); idempotent per interval."""
     report = AlertReport()
+    lease = timedelta(seconds=float(os.environ.get("NEWSBRIEF_SEND_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
     chosen = [a for a in alerts if a.frequency in frequencies]
     with store.session() as s:
-        due = {a.key: b for a in chosen if (b := _batch(a, s, start, end)) is not None}
-        unfinished = {a.key for a in chosen if ledger.pending(s, a.key)}
-        since = min((b[1] for b in due.values()), default=end)
-        ids = list(s.execute(select(Article.id).where(Article.ingested_at >= since, Article.ingested_at < end)).scalars())
-        cands = candidates_from_store(s, ids)
-    wanted = [a for a in chosen if a.key in due or a.key in unfinished]
+        groups = [g for g in _groups(s, chosen, start, end)
+                  if any(v is not None for v in g[3].values()) or ledger.pending(s, [a.key for a in g[0]])]
+        since = min((v for g in groups for v in g[3].values() if v is not None), default=end)
+        ingested = dict(s.execute(select(Article.id, Article.ingested_at).where(
+            Article.ingested_at >= since, Article.ingested_at < end)).all())
+        cands = candidates_from_store(s, list(ingested))
+    wanted = [a for g in groups for a in g[0]]
+    position = {a.key: i for i, a in enumerate(wanted)}
     index = AlertIndex(wanted)
     found = index.match_ids(cands)
     by_id = {c.article_id: c for c in cands}
-    ingested = {c.article_id: None for c in cands}
-    for i, alert in enumerate(wanted):
-        batch_key, since_a = due.get(alert.key, (f"retry:{end.isoformat()}", end))
+    for group, batch_key, group_mid, since_of in groups:
+        by_key = {a.key: a for a in group}
         with store.session() as s:
-            if alert.key in due:
-                fresh = [aid for aid in found.get(i, []) if aid in ingested and
-                         s.get(Article, aid).ingested_at >= since_a]
-            else:
-                fresh = []
-            matches = [(aid, index.terms_of(i, by_id[aid])) for aid in fresh]
-            mid, rows = ledger.claim(s, alert.key, alert.email, batch_key, matches, cap=alert.cap)
+            claims = {}
+            for a in group:
+                i, since_a = position[a.key], since_of[a.key]
+                fresh = [aid for aid in found.get(i, []) if ingested[aid] >= since_a] if since_a is not None else []
+                claims[a.key] = ([(aid, partial(index.terms_of, i, by_id[aid])) for aid in fresh], a.cap)
+            mid, rows = ledger.claim_group(s, group[0].email, claims, batch_key, group_mid, lease=lease)
             if not rows:
                 continue
-            items = _items(s, rows)
-            sent_at = end
-        subject, text, html = render_alert(templates_dir, alert, items)
+            sections = []
+            for a in group:
+                mine = [r for r in rows if r.alert_key == a.key]
+                if mine:
+                    sections.append(Section(a, _items(s, mine), ledger.over_cap(s, mid, a.key)))
+            orphans = {r.alert_key for r in rows} - set(by_key)
+        if orphans:  # an unfinished email of an alert no longer on: leave it, say so
+            log.warning("unfinished alert email %s holds alerts no longer active (%s): not resent", mid,
+                        ", ".join(sorted(orphans)))
+        if not sections:
+            continue
+        sent_at = end
+        subject, text, html = render_alert(templates_dir, sections)
         sender = target.from_email if target is not None else DEFAULT_SENDER
-        msg = build_alert_message(alert, mid, subject, text, html, sender=sender, date=sent_at)
-        folder = alert_dir(outbox_dir, alert.email)
-        if target is not None:
-            with smtp_session(target) as client:
-                client.sendmail(sender, [alert.email], msg.as_bytes(policy=WIRE_POLICY))
-            location = f"smtp:{target.host}"
-        else:
-            name = re.sub(r"[^A-Za-z0-9]+", "", mid)[:40]
-            path = folder / f"{slug(alert.id)}.{name}.eml"
-            _write(path, msg.as_bytes(policy=WIRE_POLICY))
-            location = str(path)
+        in_mail = [x.alert for x in sections]
+        msg = build_alert_message(in_mail, mid, subject, text, html, sender=sender, date=sent_at)
+        email = in_mail[0].email
+        folder = alert_dir(outbox_dir, email)
+        try:
+            if target is not None:
+                with smtp_session(target) as client:
+                    client.sendmail(sender, [email], msg.as_bytes(policy=WIRE_POLICY))
+                location = f"smtp:{target.host}"
+            else:
+                name = re.sub(r"[^A-Za-z0-9]+", "", mid)[:40]
+                path = folder / f"{slug('+'.join(a.id for a in in_mail))}.{name}.eml"
+                _write(path, msg.as_bytes(policy=WIRE_POLICY))
+                location = str(path)
+        except Exception as exc:  # one email's failed send must not stop the others
+            reason = f"{type(exc).__name__}: {exc}"
+            with store.session() as s:
+                ledger.release(s, mid)
+            for a in in_mail:
+                report.failed[a.key] = reason
+            log.error("alert email %s to %s not sent (%s): the next run resends it with this Message-ID", mid,
+                      email, reason)
+            continue
         with store.session() as s:
-            ledger.mark_sent(s, mid, sent_at)
-            _write(folder / f"{slug(alert.id)}.atom", atom_feed(s, alert).encode())
-        report.sent.append(f"{alert.key}: {len(items)} items")
+            ledger.mark_sent(s, mid, sent_at, [a.key for a in in_mail])
+            for x in sections:
+                _write(folder / f"{slug(x.alert.id)}.atom", atom_feed(s, x.alert).encode())
+        report.sent.extend(f"{x.alert.key}: {len(x.items)} items" for x in sections)
         report.locations.append(location)
-    report.waiting = [a.key for a in chosen if a.frequency == "as_it_happens" and a.key not in due]
+    report.waiting = [a.key for g in groups for a in g[0] if g[3][a.key] is None and a.frequency == "as_it_happens"]
+    report.waiting += [a.key for a in chosen if a.frequency == "as_it_happens" and a.key not in position]
     return report

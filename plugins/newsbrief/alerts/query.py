@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from newsbrief.errors import NewsbriefError
+from newsbrief.tagging import taxonomy
 from newsbrief.tagging.taxonomy import phrase_stems
 
 FIELDS = ("intitle", "source", "tag", "lang")
@@ -315,6 +316,27 @@ def parse(text: str) -> Query:
 
 # --- matching --------------------------------------------------------------------------------------
 
+class _StemCache(dict):
+    """word -> the tagger's stem; looked up from C (`map(cache.__getitem__, words)`), filled on a miss."""
+
+    MAX = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.MAX:
+            self.clear()
+        value = self[word] = taxonomy.stem(word)
+        return value
+
+
+_STEMS = _StemCache()
+
+
+def text_stems(text: str) -> tuple[str, ...]:
+    """`taxonomy.phrase_stems(text)` (the same words, the same stems), without the spans it drops:
+    articles are stemmed once per alerts run, millions of words, so the per-word cost is what counts."""
+    return tuple(map(_STEMS.__getitem__, taxonomy._WORD.findall(text)))
+
+
 @dataclass
 class Document:
     """What a query is matched against: an article's stems, metadata and tags, computed once."""
@@ -328,7 +350,7 @@ class Document:
     @classmethod
     def of(cls, title: str, text: str, *, source: str = "", language: str | None = None,
            tags=()) -> Document:
-        return cls(phrase_stems(title or ""), phrase_stems(text or ""), (source or "").lower(),
+        return cls(text_stems(title or ""), text_stems(text or ""), (source or "").lower(),
                    (language or "").lower(), frozenset(t.lower() for t in tags))
 
     @cached_property
@@ -339,26 +361,25 @@ class Document:
     def words(self) -> frozenset[str]:
         return frozenset(self.title) | frozenset(self.body)
 
-    @cached_property
-    def _positions(self) -> tuple[dict, dict]:
-        out = []
-        for seq in (self.title, self.body):
-            at: dict[str, list[int]] = {}
-            for i, s in enumerate(seq):
-                at.setdefault(s, []).append(i)
-            out.append(at)
-        return out[0], out[1]
-
     def has(self, stems: tuple[str, ...], title_only: bool) -> bool:
         pool = self.title_words if title_only else self.words
         if len(stems) == 1:
             return stems[0] in pool
         if any(s not in pool for s in stems):
             return False
-        seqs = ((self.title, self._positions[0]),) if title_only else (
-            (self.title, self._positions[0]), (self.body, self._positions[1]))
-        n = len(stems)
-        return any(seq[i:i + n] == stems for seq, at in seqs for i in at.get(stems[0], ()))
+        return _contains(self.title, stems) or (not title_only and _contains(self.body, stems))
+
+
+def _contains(seq: tuple[str, ...], stems: tuple[str, ...]) -> bool:
+    """Whether `stems` occur consecutively in `seq`; scans with tuple.index (C), no per-document index."""
+    first, n, i = stems[0], len(stems), -1
+    while True:
+        try:
+            i = seq.index(first, i + 1)
+        except ValueError:
+            return False
+        if seq[i:i + n] == stems:
+            return True
 
 
 def evaluate(node: Node, doc: Document, matched: list[str] | None = None) -> bool:
@@ -436,44 +457,3 @@ def matches(query: Query, doc: Document) -> list[str] | None:
     if not query.compiled(doc, found):
         return None
     return found if len(found) < 2 else list(dict.fromkeys(found))
-
-
-def anchors(node: Node) -> frozenset[tuple[str, str]] | None:
-    """Keys one of which every matching document must hold (("w", stem), ("t", title stem),
-    ("tag", id), ("source", name), ("lang", code)), or None when no such set exists (a pure
-    exclusion). The alert index files a query under these keys only."""
-    if isinstance(node, Term):
-        stem = max(node.stems, key=len)
-        return frozenset({("t" if node.field == "intitle" else "w", stem)})
-    if isinstance(node, Filter):
-        return frozenset({(node.field, node.value)})
-    if isinstance(node, Not):
-        return None
-    if isinstance(node, And):
-        options = [a for a in (anchors(c) for c in node.children) if a is not None]
-        return min(options, key=_anchor_cost) if options else None
-    out: set = set()
-    for c in node.children:
-        a = anchors(c)
-        if a is None:
-            return None
-        out |= a
-    return frozenset(out)
-
-
-def _anchor_cost(keys: frozenset) -> tuple[int, int]:
-    """Prefer few keys, then long stems (a rough rarity proxy), then tags over language."""
-    weak = sum(k[0] == "lang" for k in keys)
-    return (weak, len(keys), -min(len(k[1]) for k in keys))
-
-
-def document_keys(doc: Document) -> set[tuple[str, str]]:
-    """The index keys of a document (see `anchors`); a language files under each of its prefixes."""
-    keys = {("w", s) for s in doc.words}
-    keys.update(("t", s) for s in doc.title_words)
-    keys.update(("tag", t) for t in doc.tags)
-    words = doc.source.split(" ")
-    keys.update(("source", " ".join(words[:i])) for i in range(1, len(words) + 1) if doc.source)
-    parts = doc.language.split("-")
-    keys.update(("lang", "-".join(parts[:i])) for i in range(1, len(parts) + 1) if doc.language)
-    return keys

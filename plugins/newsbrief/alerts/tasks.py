@@ -27,24 +27,26 @@ def interval_from_context(context) -> tuple:
 
 def run_from_context(context, frequencies: tuple[str, ...]) -> dict:
     from newsbrief.alerts.delivery import run_alerts
+    from newsbrief.alerts.subscriptions import active_alerts
     from newsbrief.config.settings import load_settings
     from newsbrief.config.subscribers import load_subscribers
     from newsbrief.digest.delivery import choose_channel
-    from newsbrief.digest.preferences import active_alerts
+    from newsbrief.digest.preferences import active_alerts as unmuted
     from newsbrief.store import open_store
     from newsbrief.tagging import load_taxonomy
 
     settings = load_settings()
     taxonomy = load_taxonomy(settings.topics_file)
-    subscribers = load_subscribers(settings.subscribers_file, known_topics=set(taxonomy.ids))
+    known = set(taxonomy.ids)
+    subscribers = load_subscribers(settings.subscribers_file, known_topics=known)
     store = open_store(settings.store_url)
-    alerts = active_alerts(store, [a for s in subscribers for a in s.alerts])
+    alerts = unmuted([a.alert for a in active_alerts(store, subscribers, known_topics=known)])
     start, end = interval_from_context(context)
     target = choose_channel(settings.delivery)
     report = run_alerts(store, alerts, start=start, end=end,
                         templates_dir=settings.templates_dir, outbox_dir=settings.outbox_dir, target=target,
                         frequencies=frequencies)
-    log.info("alerts %s for [%s, %s): %d sent (%s); %d waiting for their interval or quiet hours",
+    log.info("alerts %s for [%s, %s): %d sent (%s); %d waiting for their interval or quiet hours; %d failed",
              "/".join(frequencies), start, end, len(report.sent), "; ".join(report.sent) or "none",
-             len(report.waiting))
-    return {"sent": report.sent, "waiting": len(report.waiting)}
+             len(report.waiting), len(report.failed))
+    return {"sent": report.sent, "waiting": len(report.waiting), "failed": sorted(report.failed)}

@@ -101,8 +101,8 @@ def _alerts(check: Checker, entry: dict, email: str, where: str, known_topics: s
         alert_id = check.string(item, "id", f"{where}, alert {i + 1}")
         at = f"{where}, alert '{alert_id}'"
         check.known_keys(item, _ALERT_KEYS, at)
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", alert_id):
-            check.fail(item, "id", f"{at}: the id must be letters, digits, '-', '_' or '.'", "rename it, e.g. 'steel-tariffs'")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}", alert_id):  # no '.': it names a link scope
+            check.fail(item, "id", f"{at}: the id must be letters, digits, '-' or '_'", "rename it, e.g. 'steel-tariffs'")
         if alert_id in seen:
             check.fail(item, "id", f"{at} is declared twice for this subscriber", "give each alert its own id")
         seen.add(alert_id)
@@ -148,6 +148,21 @@ def _alerts(check: Checker, entry: dict, email: str, where: str, known_topics: s
             quiet_hours=quiet, line=item.line,
         ))
     return out
+
+
+def alert_from_mapping(item: dict, email: str, *, source: str, known_topics: set[str] | None = None):
+    """One alert given as a mapping (as in the YAML) from elsewhere (`newsbrief alerts add`, the store),
+    checked by the same rules; a ConfigError names `source` instead of a file and line."""
+    from newsbrief.config.yamlconf import LineDict, LineList
+
+    node = LineDict(item)
+    node.key_lines = {}
+    items = LineList([node])
+    items.item_lines = [0]
+    entry = LineDict({"alerts": items})
+    entry.key_lines = {}
+    (alert,) = _alerts(Checker(source), entry, email, f"subscriber '{email}'", known_topics)
+    return alert
 
 
 def _opt_int(value: float | None) -> int | None:

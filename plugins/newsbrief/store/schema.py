@@ -228,6 +228,27 @@ class AlertItem(Base):
     batch_key: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(300), index=True)
     matched: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent | over_cap (never sent)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the current attempt took the batch: another run leaves it alone for the send lease
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertSubscription(Base):
+    """An alert changed outside subscribers.yaml (`newsbrief alerts add|remove`, the web page).
+
+    subscribers.yaml declares who may subscribe and their alerts; a row here overrides the declared
+    alert of the same (email, alert_id) or adds one: `definition` is the alert's mapping as in the YAML
+    (validated by the same code on every load), `removed_at` set means the alert is off."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = (UniqueConstraint("email", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    alert_id: Mapped[str] = mapped_column(String(80))
+    definition: Mapped[dict | None] = mapped_column(JSON)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
