@@ -153,13 +153,14 @@ class LocalServer:
             h.close_connection = True
         return self.add_handler(path, handler)
 
-    def header_drip(self, path: str, *, interval: float = 0.1) -> str:
-        """A status line, then one header byte every `interval` seconds for ever: each read succeeds, so
-        only a connect-to-last-byte deadline ends it."""
+    def header_drip(self, path: str, *, interval: float = 0.1, seconds: float = 10.0) -> str:
+        """A status line, then one header byte every `interval` seconds for `seconds`: each read succeeds, so
+        only a connect-to-last-byte deadline ends it sooner (and a client without one fails, not hangs)."""
         def handler(h):
+            end = time.monotonic() + seconds
             try:
                 h.wfile.write(b"HTTP/1.1 200 OK\r\n")
-                while not self.stopping.wait(interval):
+                while not self.stopping.wait(interval) and time.monotonic() < end:
                     h.wfile.write(b"X")
                     h.wfile.flush()
             except OSError:

@@ -48,7 +48,7 @@ def _hostile(server: LocalServer) -> dict[str, tuple[str, str]]:
     """name -> (url, what its reason must say)."""
     deadline = f"total deadline of {LIMITS.total_timeout:g} s exceeded"
     return {
-        "header drip": (server.header_drip("/hostile/header-drip", interval=0.2), deadline),
+        "header drip": (server.header_drip("/hostile/header-drip", interval=0.2, seconds=15), deadline),
         "body drip": (server.slow_drip("/hostile/body-drip", interval=0.2), deadline),
         "endless redirects": (server.redirect_forever("/hostile/redirect"), "more than 5 redirects"),
         "gzip bomb": (server.gzip_bomb("/hostile/bomb.gz"), "larger than the"),
