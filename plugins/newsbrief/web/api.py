@@ -109,7 +109,8 @@ class TopicOut(BaseModel):
     articles: int
 
 
-def _found(session, model, key: int):
+def found(session, model, key: int):
+    """The row, or a 404 naming what is missing ("no article 7"); the pages and the API share it."""
     row = session.get(model, key)
     if row is None:
         raise HTTPException(404, f"no {model.__name__.lower()} {key}")
@@ -139,7 +140,7 @@ def api_router(store: Callable[[], Store], topics: Callable[[], list]) -> APIRou
     @api.get("/digests/{digest_id}", response_model=DigestFull, summary="One digest as sent (plain text part)")
     def digest(digest_id: int = Id("digest")):
         with store().session() as s:
-            d = _found(s, Digest, digest_id)
+            d = found(s, Digest, digest_id)
             dl = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one_or_none()
             return {**_digest(d, dl), "text": d.text, "html_url": f"/digests/{d.id}/html"}
 
@@ -159,7 +160,7 @@ def api_router(store: Callable[[], Store], topics: Callable[[], list]) -> APIRou
              summary="One article with its summary, tags and evidence sentences")
     def article(article_id: int = Id("article")):
         with store().session() as s:
-            a = _found(s, Article, article_id)
+            a = found(s, Article, article_id)
             tags = s.execute(select(Tag).where(Tag.article_id == article_id).order_by(Tag.score.desc())).scalars()
             summary = s.execute(select(Summary.text).where(Summary.article_id == article_id)
                                 .order_by(Summary.id)).scalars().first()

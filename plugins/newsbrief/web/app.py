@@ -27,7 +27,7 @@ from newsbrief.config.settings import load_settings
 from newsbrief.digest.links import ALL, InvalidToken, load_link_settings, make_token, read_token
 from newsbrief.digest.preferences import mute_alerts, preferences, save_preferences, unsubscribe
 from newsbrief.store import Article, Delivery, Digest, Feed, Store, Summary, Tag, open_store
-from newsbrief.web.api import MAX_PAGE, Id, api_router
+from newsbrief.web.api import MAX_PAGE, Id, api_router, found
 from newsbrief.web.opml import MAX_OPML_BYTES
 from newsbrief.web.search import PAGE_SIZE, search
 
@@ -53,14 +53,6 @@ def _day(name: str, raw: str) -> date | None:
         return date.fromisoformat(raw.strip())
     except ValueError:
         raise HTTPException(422, f"{name}: a date as YYYY-MM-DD, got {raw!r}") from None
-
-
-def _found(session, model, key: int):
-    """The row, or a 404 naming what is missing ("no article 7")."""
-    row = session.get(model, key)
-    if row is None:
-        raise HTTPException(404, f"no {model.__name__.lower()} {key}")
-    return row
 
 
 def _alert_of(scope: str) -> str | None:
@@ -131,14 +123,14 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     @app.get("/digests/{digest_id}", response_class=HTMLResponse, summary="One digest as it was sent")
     def digest(digest_id: int = Id("digest")):
         with store().session() as s:
-            row = _found(s, Digest, digest_id)
+            row = found(s, Digest, digest_id)
             delivery = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one_or_none()
         return page("digest.html.j2", digest=row, delivery=delivery)
 
     @app.get("/digests/{digest_id}/html", summary="The digest's HTML part, shown sandboxed")
     def digest_html(digest_id: int = Id("digest")):
         with store().session() as s:
-            row = _found(s, Digest, digest_id)
+            row = found(s, Digest, digest_id)
             html = row.html
         return Response(html, media_type="text/html",
                         headers={"Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"})
@@ -146,7 +138,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     @app.get("/articles/{article_id}", response_class=HTMLResponse, summary="A story: summary, tags, evidence")
     def article(article_id: int = Id("article")):
         with store().session() as s:
-            row = _found(s, Article, article_id)
+            row = found(s, Article, article_id)
             tags = list(s.execute(select(Tag).where(Tag.article_id == article_id).order_by(Tag.score.desc())).scalars())
             summary = s.execute(select(Summary).where(Summary.article_id == article_id)
                                 .order_by(Summary.id)).scalars().first()
