@@ -40,6 +40,9 @@ def _write(tmp_path, text):
 
 def test_alerts_are_read_from_subscribers_yaml(tmp_path):
     (sub,) = load_subscribers(_write(tmp_path, YAML), known_topics={"sanctions", "tariffs"})
+    assert sub.digest_repeats_alerts is None
+    (again,) = load_subscribers(_write(tmp_path, YAML.replace("    alerts:", "    digest_repeats_alerts: true\n    alerts:")))
+    assert again.digest_repeats_alerts is True
     steel, weekly = sub.alerts
     assert steel.key == "trade@example.org/steel" and steel.frequency == "as_it_happens"
     assert steel.min_interval_minutes == 15 and steel.quiet_hours is not None
@@ -127,8 +130,10 @@ def test_digest_may_repeat_alerted_articles_when_asked(store, monkeypatch):
         assert ledger.already_alerted(s, "a@example.org", [2]) == set()  # claimed, not sent
         ledger.mark_sent(s, ledger.message_id("a@example.org/x", "b"), datetime(2026, 1, 1, tzinfo=UTC))
         assert ledger.already_alerted(s, "a@example.org", [2]) == {2}
+        assert ledger.already_alerted(s, "a@example.org", [2], repeats=True) == set()  # the subscriber's setting
         monkeypatch.setenv(ledger.REPEAT_ENV, "1")
         assert ledger.already_alerted(s, "a@example.org", [2]) == set()
+        assert ledger.already_alerted(s, "a@example.org", [2], repeats=False) == {2}  # theirs over the default
 
 
 def test_daily_and_weekly_periods_come_from_the_data_interval(tmp_path):

@@ -134,10 +134,13 @@ def last_sent_at(session, alert_keys: str | list[str]) -> datetime | None:
     return rows.scalar_one_or_none()
 
 
-def already_alerted(session, email: str, article_ids) -> set[int]:
+def already_alerted(session, email: str, article_ids, *, repeats: bool | None = None) -> set[int]:
     """Articles (or other outlets' copies of their story) this subscriber already got in an alert,
-    for the daily digest to skip; empty when NEWSBRIEF_DIGEST_REPEATS_ALERTS=1 asks for repeats."""
-    if os.environ.get(REPEAT_ENV, "").strip().lower() in ("1", "true", "yes"):
+    for the daily digest to skip; empty when the subscriber asks for repeats (`digest_repeats_alerts:
+    true` in subscribers.yaml; when unset, NEWSBRIEF_DIGEST_REPEATS_ALERTS=1 asks for everyone)."""
+    if repeats is None:
+        repeats = os.environ.get(REPEAT_ENV, "").strip().lower() in ("1", "true", "yes")
+    if repeats:
         return set()
     ids = list(article_ids)
     if not ids:

@@ -11,7 +11,7 @@ from newsbrief.errors import ConfigError
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$|^[^@\s<>\"',;]+@localhost$")
 DEFAULT_MAX_ITEMS = 10
-_SUBSCRIBER_KEYS = {"email", "name", "topics", "max_items", "sentences", "alerts"}
+_SUBSCRIBER_KEYS = {"email", "name", "topics", "max_items", "sentences", "alerts", "digest_repeats_alerts"}
 _ALERT_KEYS = {"id", "query", "topics", "frequency", "hour", "day", "timezone", "quality", "cap",
                "min_interval_minutes", "quiet_hours"}
 
@@ -25,6 +25,8 @@ class Subscriber:
     sentences: int | None = None
     line: int | None = field(default=None, compare=False)
     alerts: tuple = field(default=(), compare=False)  # newsbrief.alerts.spec.Alert
+    # stories an alert already sent also in the daily digest; None: NEWSBRIEF_DIGEST_REPEATS_ALERTS decides
+    digest_repeats_alerts: bool | None = None
 
     def wants(self, tags: list[str]) -> bool:
         return not self.topics or any(t in self.topics for t in tags)
@@ -81,6 +83,7 @@ def load_subscribers(path: str | Path, *, known_topics: set[str] | None = None) 
             sentences=_opt_int(check.number(entry, "sentences", where, minimum=1, maximum=20, integer=True)),
             line=entry.line,
             alerts=tuple(_alerts(check, entry, email, where, known_topics)),
+            digest_repeats_alerts=check.boolean(entry, "digest_repeats_alerts", where, default=None),
         ))
     return out
 

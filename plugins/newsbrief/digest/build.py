@@ -115,7 +115,8 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             if existing is not None:
                 digest_ids.append(existing.id)
                 continue
-            skip = _already_sent(s, sub.email, run_key, article_ids) | already_alerted(s, sub.email, article_ids)
+            alerted = already_alerted(s, sub.email, article_ids, repeats=sub.digest_repeats_alerts)
+            skip = _already_sent(s, sub.email, run_key, article_ids) | alerted
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
             groups = select_items(items, sub, topic_order)
             if not groups:
