@@ -10,8 +10,10 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from collections.abc import Sequence
+from contextvars import ContextVar
 from html import escape
-from pathlib import Path
+from typing import Any
 
 import jinja2
 from fastapi import FastAPI, Form, HTTPException, Query, Request
@@ -27,7 +29,33 @@ from newsbrief.digest.preferences import preferences, save_preferences, unsubscr
 from newsbrief.store import Article, Delivery, Digest, Feed, Store, Summary, Tag, open_store
 from newsbrief.web.search import PAGE_SIZE, search
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "web"
+# Pages a subscriber reaches from an email link: the signed token in the URL is their authentication,
+# so neither NEWSBRIEF_WEB_TOKEN nor Airflow's login guards them (RFC 8058 one-click needs no login).
+SIGNED_LINK_PATHS = ("/unsubscribe/", "/preferences/")
+
+_ROOT = ContextVar("newsbrief_web_root", default="")
+
+
+def route_path(request: Request) -> str:
+    """The path inside the app, without the prefix it is mounted under (`/newsbrief` on Airflow)."""
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    return (path[len(root):] or "/") if root and path.startswith(root + "/") else path
+
+
+class _RootPath:
+    """Keeps the mount prefix for the request, so that every page's links (``{{ root }}/search``) work both
+    standalone and under Airflow's plugin prefix without each handler passing the request along."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        token = _ROOT.set(scope.get("root_path", "").rstrip("/")) if scope["type"] == "http" else None
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if token is not None:
+                _ROOT.reset(token)
 
 
 def _highlight(text: str, sentences: list[str]) -> Markup:
@@ -46,10 +74,12 @@ def _found(session, model, key: int):
     return row
 
 
-def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
-    app = FastAPI(title="newsbrief", version="1", root_path=root_path,
+def create_app(store_url: str | None = None, *, root_path: str = "", dependencies: Sequence[Any] = ()) -> FastAPI:
+    """``dependencies`` run before every route: the Airflow plugin passes its login check there."""
+    app = FastAPI(title="newsbrief", version="1", root_path=root_path, dependencies=list(dependencies),
                   description="The archive of digests, stories, search and feed health of a newsbrief store.")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    app.add_middleware(_RootPath)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(load_settings().templates_dir / "web"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["highlight"] = _highlight
     web_token = os.environ.get("NEWSBRIEF_WEB_TOKEN", "").strip()
@@ -58,7 +88,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         @app.middleware("http")
         async def _require_token(request: Request, call_next):
             """With NEWSBRIEF_WEB_TOKEN set, every page but the signed subscriber links needs it."""
-            if not request.url.path.startswith(("/unsubscribe/", "/preferences/")):
+            if not route_path(request).startswith(SIGNED_LINK_PATHS):
                 given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
                     or request.cookies.get("newsbrief_token", "")
                 if not hmac.compare_digest(given, web_token):
@@ -70,7 +100,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return open_store(store_url)
 
     def page(name: str, status: int = 200, **context) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+        return HTMLResponse(env.get_template(name).render(root=_ROOT.get(), **context), status_code=status)
 
     def declared_emails() -> list[str]:
         from newsbrief.config.subscribers import load_subscribers
@@ -79,14 +109,16 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return page("error.html.j2", exc.status_code, title=f"{exc.status_code}", message=str(exc.detail))
+        if route_path(request).startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        response = page("error.html.j2", exc.status_code, title=f"{exc.status_code}", message=str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()]
-        if request.url.path.startswith("/api/"):
+        if route_path(request).startswith("/api/"):
             return JSONResponse({"detail": problems}, status_code=422)
         return page("error.html.j2", 422, title="Bad parameter", message="; ".join(problems))
 
