@@ -1,58 +1,37 @@
 """The web app as Airflow's api-server serves it: under `/newsbrief`, behind Airflow's own login.
 
-Airflow mounts plugin apps without authenticating them, so every route gets a dependency that asks
-Airflow's auth manager who the caller is (the `Authorization: Bearer` JWT of `POST /auth/token`, or the
-`_token` cookie a UI login sets) and whether they may view the Airflow website. The signed-link pages
-(`SIGNED_LINK_PATHS`: unsubscribe, preferences) are exempt: a subscriber has no Airflow account, the
-token in the link is their authentication, and an RFC 8058 one-click POST carries no cookie.
+Every Airflow component imports the plugin files (each task process does, for macros), but only the
+api-server serves plugin apps: the app, FastAPI and the login check (`web_auth`) are therefore built at
+the first request, so a task does not pay for them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlsplit
-
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from newsbrief.web.app import SIGNED_LINK_PATHS, create_app, route_path
 
 URL_PREFIX = "/newsbrief"
 
-_bearer = HTTPBearer(auto_error=False)
 
+def airflow_app():
+    """`newsbrief.web.app.create_app()` with Airflow's login check on every route."""
+    from fastapi import Depends
 
-def _wants_page(request: Request) -> bool:
-    return request.method in ("GET", "HEAD") and not route_path(request).startswith("/api/") \
-        and "text/html" in request.headers.get("accept", "")
+    from newsbrief.orchestration.web_auth import require_airflow_user
+    from newsbrief.web.app import create_app
 
-
-async def require_airflow_user(request: Request,
-                               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    """Refuse a caller Airflow does not know (401, or a redirect to Airflow's login for a browser) or
-    one it does not let see its website (403)."""
-    if route_path(request).startswith(SIGNED_LINK_PATHS):
-        return
-    # Imported here, not at module level: every Airflow component loads plugins, only the api-server
-    # has an auth manager, and these modules pull in the whole REST API.
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
-    from airflow.api_fastapi.core_api.security import get_user
-
-    try:
-        user = await get_user(request, None, credentials)
-    except HTTPException as exc:
-        if _wants_page(request) and exc.status_code == 401:
-            login = get_auth_manager().get_url_login(next_url=str(request.url))
-            raise HTTPException(303, "Log in to Airflow to see newsbrief's pages.", headers={"Location": login}) from None
-        raise
-    if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
-        raise HTTPException(403, f"Airflow user {user.get_name()!r} may not view the Airflow website, so not "
-                                 "newsbrief's pages either; ask an Airflow admin for a role that can.")
-
-
-def airflow_app() -> FastAPI:
     return create_app(dependencies=[Depends(require_airflow_user)])
+
+
+class BuiltOnFirstRequest:
+    """An ASGI app that builds ``factory()`` when its first request arrives and then hands every request to it."""
+
+    def __init__(self, factory) -> None:
+        self.factory, self.app = factory, None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.app is None:
+            self.app = self.factory()
+        await self.app(scope, receive, send)
 
 
 def menu_href() -> str:
