@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-text lint audit lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-celery bench-text lint audit lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ bench-summaries: install ## ROUGE of each summarizer on real BBC articles and pu
 
 bench-scale: install ## Reuters-21578 bodies through dedup/summarize/tag/cluster at 1k-10k: wall/CPU s, peak RSS (bench/results/scale.json)
 	$(BIN)/python bench/scale.py
+
+bench-celery: install ## Manual seed_digest trigger -> email on the native Celery topology, 5 triggers, median (target < 15 s; needs PostgreSQL, redis-server)
+	$(BIN)/python bench/celery.py
 
 bench-text: install ## Real-feed furniture share and Reuters wrapped-text fragments (bench/results/text_quality.json)
 	$(BIN)/python bench/text_quality.py

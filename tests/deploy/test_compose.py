@@ -8,7 +8,10 @@ crate), then checked for what newsbrief's topology needs.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,13 +28,14 @@ from tests.deploy.compose_file import (
     read_env_file,
     required_variables,
 )
-from tests.integration.conftest import FAULT_TUNING
+from tests.integration.conftest import TUNING
 from tests.integration.topology import loopback_overrides, native_environment, sample_secrets
 
 AIRFLOW_SERVICES = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
                     "airflow-worker"]
 TOPOLOGY = ["postgres", "redis", "mailpit", "airflow-init", *AIRFLOW_SERVICES]
-SECRETS = ["AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD"]
+SECRETS = ["AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD",
+           "NEWSBRIEF_SECRET_KEY"]
 # Project folder -> the environment variable that tells the code where it is mounted.
 MOUNTS = {"dags": "AIRFLOW__CORE__DAGS_FOLDER", "plugins": "AIRFLOW__CORE__PLUGINS_FOLDER",
           "templates": "NEWSBRIEF_TEMPLATES_DIR", "seeds": "NEWSBRIEF_SEEDS_DIR", "config": "NEWSBRIEF_CONFIG_DIR",
@@ -188,7 +192,8 @@ def test_no_secret_is_committed_and_compose_refuses_to_start_without_them():
         with pytest.raises(MissingVariable, match=name):
             load_compose({**example, **{k: "x" for k in SECRETS if k != name}})
     text = COMPOSE_FILE.read_text()
-    for key in ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"]:
+    for key in ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
+                "NEWSBRIEF_SECRET_KEY"]:
         assert re.search(rf"{key}: '\$\{{[A-Z_]+:\?", text), f"{key} is not read from .env"
     assert ".env" in (REPO / ".gitignore").read_text().split()
 
@@ -212,9 +217,61 @@ def test_the_image_installs_the_lock_at_build_time(services, common_env):
 
 
 def test_the_native_topology_test_sets_exactly_the_compose_keys(common_env, tmp_path: Path):
-    overrides = loopback_overrides(home=tmp_path, project=REPO, dags_folder=REPO / "dags", api_port=8080,
-                                   meta_db="meta", store_db="store", redis_db=1, smtp_port=2525)
-    native = native_environment(common_env, {**overrides, **FAULT_TUNING})
+    overrides = loopback_overrides(home=tmp_path, project=REPO, dags_folder=REPO / "dags",
+                                   config_dir=tmp_path / "config", api_port=8080, meta_db="meta", store_db="store",
+                                   redis_port=6390, smtp_port=2525)
+    native = native_environment(common_env, {**overrides, **TUNING})
     assert sorted(native) == sorted(common_env)
     with pytest.raises(KeyError, match="AIRFLOW__CORE__INVENTED"):
         native_environment(common_env, {"AIRFLOW__CORE__INVENTED": "1"})
+
+
+_LIST_PLUGINS = """
+import json
+import sys
+from airflow import plugins_manager
+plugins, errors = plugins_manager._get_plugins()
+print(json.dumps({"errors": errors, "plugins": {p.name: {
+    "source": str(p.source), "apps": [{k: v for k, v in a.items() if k != "app"} | {"type": type(a["app"]).__name__}
+                                      for a in p.fastapi_apps],
+    "views": p.external_views} for p in plugins}, "fastapi": "fastapi" in sys.modules}))
+"""
+
+
+def test_the_api_server_loads_the_web_plugin_from_the_mounted_plugins_folder(services, common_env, tmp_path):
+    """The folder the api-server mounts at AIRFLOW__CORE__PLUGINS_FOLDER yields exactly one plugin, newsbrief's,
+    with the web app under /newsbrief and a menu entry; .airflowignore keeps the library out of the scan.
+    Loading it must not import FastAPI: every task process loads the plugins."""
+    from newsbrief.orchestration.web_plugin import URL_PREFIX
+
+    api = services["airflow-apiserver"]
+    assert "./plugins:" + common_env["AIRFLOW__CORE__PLUGINS_FOLDER"] + ":ro" in api["volumes"]
+    assert api["command"] == "api-server"
+    assert "COPY --chown=airflow:0 plugins /opt/airflow/plugins" in (REPO / "Dockerfile").read_text()
+    assert "newsbrief/" in (REPO / "plugins" / ".airflowignore").read_text().split()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+               AIRFLOW__CORE__LOAD_EXAMPLES="False", NEWSBRIEF_VAR_DIR=str(tmp_path / "var"))
+    proc = subprocess.run([sys.executable, "-c", _LIST_PLUGINS], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["errors"] == {} and found["fastapi"] is False
+    assert list(found["plugins"]) == ["newsbrief"], "only the top-level plugin file may be loaded as a plugin"
+    plugin = found["plugins"]["newsbrief"]
+    assert plugin["source"].endswith("newsbrief_airflow_plugin.py")
+    assert plugin["apps"] == [{"url_prefix": URL_PREFIX, "name": "newsbrief", "type": "BuiltOnFirstRequest"}]
+    assert plugin["views"] == [{"name": "newsbrief", "href": URL_PREFIX + "/", "destination": "nav",
+                                "url_route": "newsbrief"}]
+
+
+def test_email_links_point_at_the_plugin_on_the_published_api_server_port(services, common_env):
+    """Links in emails must reach the web app, which compose serves only through the api-server's plugin;
+    the key that signs them is one secret shared by the workers (signing) and the api-server (checking)."""
+    from newsbrief.orchestration.web_plugin import URL_PREFIX
+
+    published = [port.split(":")[-2] for port in services["airflow-apiserver"]["ports"]]
+    assert common_env["NEWSBRIEF_PUBLIC_URL"] == f"http://localhost:{published[0]}{URL_PREFIX}"
+    assert len(common_env["NEWSBRIEF_SECRET_KEY"]) >= 16
+    for name in AIRFLOW_SERVICES:
+        assert "NEWSBRIEF_SECRET_KEY" in services[name]["environment"], name

@@ -1,26 +1,24 @@
-"""Fixtures for the native topology: a loopback SMTP server and the Airflow components on loopback.
+"""Fixtures for the native topology: a loopback SMTP server, a loopback feed server and the Airflow
+components on loopback with a private Redis broker.
 
-The topology is module-scoped (starting it costs about half a minute); every process, database and
-Redis database it creates is removed by its finalizer, also when a test or the start-up fails.
+The topology is session-scoped, shared by the modules here (starting it costs about half a minute); every process, database and
+file it creates is removed by its finalizer, also when a test or the start-up fails.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import threading
-import time
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
-import psycopg2
 import pytest
-import redis
+import sqlalchemy as sa
+import yaml
 
 from tests.deploy.compose_file import REPO
+from tests.http_server import LocalServer
 from tests.integration import topology as topo
+from tests.integration.topology import SmtpSink, start_worker  # noqa: F401 - re-exported for the tests
 
 # Short enough that a killed worker's task is retried within a minute, long enough that a busy
 # 2-core machine does not miss heartbeats of a healthy worker.
@@ -30,85 +28,59 @@ FAULT_TUNING = {
     "NEWSBRIEF_RETRY_DELAY_SECONDS": "2",
     "NEWSBRIEF_SEND_DELAY_SECONDS": "3",
 }
+# ingest_feeds every minute (it stays paused until the alerts test unpauses it).
+TUNING = {**FAULT_TUNING, "NEWSBRIEF_INGEST_CRON": "* * * * *"}
+
+ALERT_READER = "alerts-reader@example.org"
+ALERT_WORD = "permafrost"
+FEED_PATH = "/wire.xml"
 
 
-@dataclass
-class Received:
-    sender: str
-    recipients: list[str]
-    message: EmailMessage
-    at: float  # time.monotonic() on arrival
-
-
-@dataclass
-class SmtpSink:
-    """Messages a real SMTP server on 127.0.0.1 received, in arrival order."""
-
-    port: int
-    messages: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic()))
-        return "250 Message accepted for delivery"
-
-    def to(self, recipient: str) -> list[Received]:
-        with self.lock:
-            return [m for m in self.messages if recipient in m.recipients]
-
-
-def _reachable() -> str | None:
-    try:
-        psycopg2.connect(topo.PG_ADMIN_DSN, connect_timeout=3).close()
-    except psycopg2.Error as exc:
-        return f"PostgreSQL on 127.0.0.1:5432 (user postgres) is not reachable: {exc}"
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        return f"Redis on 127.0.0.1:6379 is not reachable: {exc}"
-    return None
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
-    from aiosmtpd.controller import Controller
-
-    sink = SmtpSink(port=topo.free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
+    with topo.smtp_server() as sink:
         yield sink
-    finally:
-        controller.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def feed_server() -> Iterator[LocalServer]:
+    with LocalServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def source_tree() -> Path:
-    """Where dags/, plugins/, config/, seeds/ and templates/ come from: this checkout, as deployed."""
+    """Where dags/, plugins/, seeds/ and templates/ come from: this checkout, as deployed."""
     return REPO
 
 
-@pytest.fixture(scope="module")
-def topology(request, tmp_path_factory, smtp_sink, source_tree) -> Iterator[topo.Topology]:
-    """The compose topology on loopback: migrated metadata DB, api-server, scheduler, dag-processor,
-    triggerer and one Celery worker, with the given DAGs parsed."""
-    missing = _reachable()
+def alert_config(source: Path, target: Path, feed_url: str) -> Path:
+    """The checkout's config/ with feeds.yaml reading one loopback feed and one more subscriber, who has an
+    `as_it_happens` alert on a word no seed article contains."""
+    shutil.copytree(source / "config", target)
+    (target / "feeds.yaml").write_text(yaml.safe_dump({"feeds": [
+        {"url": feed_url, "name": "Loopback Wire", "language": "en", "fetch_pages": False}]}))
+    subscribers = yaml.safe_load((target / "subscribers.yaml").read_text())
+    subscribers["subscribers"].append({"email": ALERT_READER, "name": "Alerts reader", "alerts": [
+        {"id": "thaw", "query": ALERT_WORD, "frequency": "as_it_happens", "min_interval_minutes": 1}]})
+    (target / "subscribers.yaml").write_text(yaml.safe_dump(subscribers, sort_keys=False))
+    return target
+
+
+@pytest.fixture(scope="session")
+def topology(request, tmp_path_factory, smtp_sink, feed_server, source_tree) -> Iterator[topo.Topology]:
+    """The compose topology on loopback: migrated metadata DB, private Redis, api-server (with the
+    newsbrief plugin), scheduler, dag-processor, triggerer and one Celery worker."""
+    missing = topo.reachable()
     if missing:
         pytest.skip(missing)
     home = tmp_path_factory.mktemp("airflow_home")
-    cluster = topo.build(home, project=source_tree, dags_folder=source_tree / "dags", smtp_port=smtp_sink.port, tuning=FAULT_TUNING)
+    config = alert_config(source_tree, home / "config", feed_server.url(FEED_PATH))
+    cluster = topo.build(home, project=source_tree, dags_folder=source_tree / "dags", smtp_port=smtp_sink.port,
+                         config_dir=config, tuning=TUNING)
     request.node.stash[TOPOLOGY_KEY] = cluster
     try:
-        cluster.run("db-migrate", "db", "migrate")
-        cluster.run("store-upgrade", "db", "upgrade", program="newsbrief")
-        cluster.start("api-server", "api-server")
-        cluster.start("scheduler", "scheduler")
-        cluster.start("dag-processor", "dag-processor")
-        cluster.start("triggerer", "triggerer", "--skip-serve-logs")
-        start_worker(cluster)
-        cluster.wait_healthy()
+        topo.start(cluster)
         yield cluster
     finally:
         problems = cluster.close()
@@ -116,8 +88,12 @@ def topology(request, tmp_path_factory, smtp_sink, source_tree) -> Iterator[topo
             print("topology teardown problems:\n" + "\n".join(problems))
 
 
-def start_worker(cluster: topo.Topology, name: str = "worker") -> topo.Process:
-    return cluster.start(name, "celery", "worker", "--skip-serve-logs")
+@pytest.fixture(scope="session")
+def store(topology: topo.Topology) -> Iterator[sa.Engine]:
+    """The topology's store database, read as the tests' ground truth."""
+    engine = sa.create_engine(topology.store_url, poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
 
 
 TOPOLOGY_KEY = pytest.StashKey[topo.Topology]()

@@ -1,5 +1,6 @@
 """seed_digest on the distributed topology (CeleryExecutor, Redis broker, Postgres metadata and store),
-driven through the REST API as a user would, including a Celery worker lost in the middle of delivery.
+driven through the REST API as a user would, including the broker restarted during a run and a Celery
+worker lost in the middle of delivery.
 
 Run alone with ``pytest -m integration``; the components' log tails are attached to a failure.
 """
@@ -7,7 +8,7 @@ Run alone with ``pytest -m integration``; the components' log tails are attached
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -22,13 +23,7 @@ DAG_ID = "seed_digest"
 TASKS = ["ingest_seeds", "summarize", "tag", "build_digests", "deliver"]
 READERS = ["ana@example.org", "ben@example.org", "chloe@example.org"]
 READERS_DURING_FAULT = ["dora@example.org", "emil@example.org", "farah@example.org"]
-
-
-@pytest.fixture(scope="module")
-def store(topology: Topology) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(topology.store_url, poolclass=sa.pool.NullPool)
-    yield engine
-    engine.dispose()
+READERS_DURING_RESTART = ["gus@example.org", "hana@example.org", "ivo@example.org"]
 
 
 def rows(engine: sa.Engine, sql: str, **params) -> list[dict]:
@@ -105,6 +100,34 @@ def test_seed_digest_runs_on_the_celery_topology(topology: Topology, smtp_sink: 
     assert {task: (tis[task]["state"], tis[task]["try_number"]) for task in TASKS} == {
         task: ("success", 1) for task in TASKS}
     assert_one_digest_each(smtp_sink, store, READERS)
+
+
+def test_restarting_the_broker_during_a_digest_run_loses_nothing_and_sends_each_digest_once(
+        topology: Topology, smtp_sink: SmtpSink, store: sa.Engine):
+    """Redis stopped (SIGTERM, as `docker compose restart redis` does) once the run's first task runs, down
+    for 3 s, then started again: the worker and the scheduler reconnect and the later tasks go through the
+    restarted broker."""
+    topology.wait_for_dag(DAG_ID)
+    run_id = topology.trigger(DAG_ID, {"recipients": READERS_DURING_RESTART, "force": True})
+
+    def a_task_started() -> bool:
+        states = {ti["state"] for ti in topology.task_instances(DAG_ID, run_id).values()}
+        return bool(states & {"running", "success"})
+
+    topology.wait_until("the run's first task to start", a_task_started, timeout=120, interval=0.2)
+    stopped_at = datetime.now(UTC)
+    before, after = topology.restart_redis(downtime=3)
+    assert before != after, "redis-server was not restarted"
+
+    topology.wait_for_run(DAG_ID, run_id, timeout=300)
+
+    tis = topology.task_instances(DAG_ID, run_id)
+    assert {task: tis[task]["state"] for task in TASKS} == {task: "success" for task in TASKS}
+    after_restart = [task for task in TASKS if datetime.fromisoformat(tis[task]["start_date"]) > stopped_at]
+    assert after_restart, "every task had started before the broker went down: nothing went through the restart"
+    assert_one_digest_each(smtp_sink, store, READERS_DURING_RESTART)
+    print(f"broker restart: tasks queued through the restarted Redis: {after_restart}; tries "
+          f"{ {task: tis[task]['try_number'] for task in TASKS} }")
 
 
 def test_losing_the_worker_during_delivery_sends_each_digest_once(

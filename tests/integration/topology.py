@@ -4,24 +4,32 @@ Each component gets the environment of docker-compose.yml's ``x-airflow-common``
 that name a host, a port, a path or a secret replaced, so a key added to the compose file reaches the
 native test too (and one the test invents fails ``native_environment``). Every process starts in its
 own session so it can be stopped with its children (the Celery worker's task processes outlive a
-kill of the worker's main pid alone).
+kill of the worker's main pid alone). The Celery broker is a private redis-server on its own port, so
+that a test can restart it; the metadata and store databases live on the local PostgreSQL.
+
+`start` brings the whole topology up; the integration test's fixtures and `bench/celery.py` share it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from base64 import urlsafe_b64encode
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,9 +49,8 @@ from tests.deploy.compose_file import (
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
-REDIS_URL = "redis://127.0.0.1:6379/{db}"
+REDIS_URL = "redis://127.0.0.1:{port}/0"
 VENV_BIN = Path(sys.executable).parent
-_CLAIM_KEY = "newsbrief:integration:claim"
 
 
 class TopologyError(AssertionError):
@@ -100,24 +107,62 @@ def drop_database(name: str) -> None:
     conn.close()
 
 
-def claim_redis_db() -> int:
-    """An empty Redis database, marked as ours so that a concurrent run picks another one."""
-    for db in range(15, 0, -1):
-        client = redis.Redis.from_url(REDIS_URL.format(db=db))
-        try:
-            if client.dbsize() == 0 and client.set(_CLAIM_KEY, str(os.getpid()), nx=True):
-                return db
-        finally:
-            client.close()
-    raise TopologyError("no empty Redis database (1-15) on 127.0.0.1:6379 to use as the Celery broker")
+def redis_server_program() -> str | None:
+    return shutil.which("redis-server")
 
 
-def release_redis_db(db: int) -> None:
-    client = redis.Redis.from_url(REDIS_URL.format(db=db))
+def reachable() -> str | None:
+    """Why the topology cannot start here, or None."""
     try:
-        client.flushdb()
+        psycopg2.connect(PG_ADMIN_DSN, connect_timeout=3).close()
+    except psycopg2.Error as exc:
+        return f"PostgreSQL on 127.0.0.1:5432 (user postgres) is not reachable: {exc}"
+    if redis_server_program() is None:
+        return "redis-server is not installed (apt-get install redis-server): the broker is a private instance"
+    return None
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+    at: float  # time.monotonic() on arrival
+
+
+@dataclass
+class SmtpSink:
+    """Messages a real SMTP server on 127.0.0.1 (aiosmtpd) received, in arrival order."""
+
+    port: int
+    messages: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.monotonic()))
+        return "250 Message accepted for delivery"
+
+    def to(self, recipient: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if recipient in m.recipients]
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
     finally:
-        client.close()
+        controller.stop()
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -226,8 +271,8 @@ class Topology:
     username: str
     password: str
     store_url: str
+    redis_port: int = 0
     databases: list[str] = field(default_factory=list)
-    redis_db: int | None = None
     processes: list[Process] = field(default_factory=list)
     _token: str | None = None
 
@@ -242,7 +287,7 @@ class Topology:
     def start(self, name: str, *args: str, env: dict[str, str] | None = None, program: str = "airflow") -> Process:
         log = self.home / "logs" / f"{name}.out"
         log.parent.mkdir(parents=True, exist_ok=True)
-        argv = [str(VENV_BIN / program), *args]
+        argv = [program if os.path.isabs(program) else str(VENV_BIN / program), *args]
         with log.open("ab") as out:
             popen = subprocess.Popen(argv, cwd=self.home, env={**self.process_env(), **(env or {})},
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -274,7 +319,7 @@ class Topology:
                          for p in self.processes)
 
     def close(self, grace: float = 5.0) -> list[str]:
-        """Stop every process, drop the databases, empty the broker; returns what went wrong."""
+        """Stop every process (the broker among them), drop the databases; returns what went wrong."""
         problems = []
         for process in self.processes:
             with contextlib.suppress(Exception):
@@ -294,24 +339,69 @@ class Topology:
                 drop_database(name)
             except Exception as exc:
                 problems.append(f"drop database {name}: {exc}")
-        if self.redis_db is not None:
-            try:
-                release_redis_db(self.redis_db)
-            except Exception as exc:
-                problems.append(f"flush redis db {self.redis_db}: {exc}")
         return problems
+
+    # the broker
+
+    def start_redis(self, timeout: float = 20) -> Process:
+        """The private broker: loopback, its own port, snapshots in the home (saved on SIGTERM, as the
+        compose Redis does when restarted), so queued task messages survive a restart."""
+        data = self.home / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        process = self.start("redis", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--dir", str(data),
+                             "--save", "3600 1 300 100 60 10000", "--appendonly", "no", "--protected-mode", "yes",
+                             program=redis_server_program() or "redis-server")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_running("redis")
+            client = redis.Redis(host="127.0.0.1", port=self.redis_port, socket_connect_timeout=1)
+            try:
+                if client.ping():
+                    return process
+            except redis.RedisError:
+                time.sleep(0.1)
+            finally:
+                client.close()
+        raise TopologyError(f"redis-server did not answer on port {self.redis_port} in {timeout:.0f} s\n{process.tail()}")
+
+    def restart_redis(self, downtime: float = 2.0) -> tuple[str, str]:
+        """Stop the broker as `docker compose restart redis` does (SIGTERM), keep it down for
+        ``downtime`` seconds, start it again on the same port; returns the old and new server run ids."""
+        old = next(p for p in reversed(self.processes) if p.name == "redis" and p.popen.poll() is None)
+        before = self.redis_info()["run_id"]
+        old.popen.send_signal(signal.SIGTERM)
+        try:
+            old.popen.wait(20)
+        except subprocess.TimeoutExpired:
+            raise TopologyError(f"redis-server ignored SIGTERM for 20 s\n{old.tail()}") from None
+        with contextlib.suppress(ValueError):
+            self.processes.remove(old)
+        time.sleep(downtime)
+        self.start_redis()
+        return before, self.redis_info()["run_id"]
+
+    def redis_info(self) -> dict:
+        client = redis.Redis(host="127.0.0.1", port=self.redis_port, socket_connect_timeout=3)
+        try:
+            return client.info("server")
+        finally:
+            client.close()
 
     # REST API, as a user
 
-    def client(self) -> httpx.Client:
+    def token(self) -> str:
+        """A JWT for the admin user from the simple auth manager's `POST /auth/token`."""
         if self._token is None:
             response = httpx.post(f"{self.api_url}/auth/token",
                                   json={"username": self.username, "password": self.password}, timeout=30)
             if response.status_code >= 300:
                 raise TopologyError(f"login as {self.username} failed: {response.status_code} {response.text}")
             self._token = response.json()["access_token"]
+        return self._token
+
+    def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.api_url}/api/v2", timeout=30,
-                            headers={"Authorization": f"Bearer {self._token}"})
+                            headers={"Authorization": f"Bearer {self.token()}"})
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         with self.client() as client:
@@ -405,8 +495,8 @@ class Topology:
         return "\n".join(found) or "(no error events in the task logs)"
 
 
-def loopback_overrides(*, home: Path, project: Path, dags_folder: Path, api_port: int, meta_db: str,
-                       store_db: str, redis_db: int, smtp_port: int) -> dict[str, str]:
+def loopback_overrides(*, home: Path, project: Path, dags_folder: Path, config_dir: Path, api_port: int,
+                       meta_db: str, store_db: str, redis_port: int, smtp_port: int) -> dict[str, str]:
     """The compose values that must differ natively: hosts, ports, paths, secrets and a small worker."""
     fresh = sample_secrets()
     smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
@@ -416,7 +506,7 @@ def loopback_overrides(*, home: Path, project: Path, dags_folder: Path, api_port
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "auth" / "passwords.json"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG_URL.format(db=meta_db),
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + PG_URL.format(db=meta_db).replace("+psycopg2", ""),
-        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL.format(db=redis_db),
+        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL.format(port=redis_port),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
         "AIRFLOW__CORE__FERNET_KEY": fresh["AIRFLOW_FERNET_KEY"],
         "AIRFLOW__API__SECRET_KEY": fresh["AIRFLOW_API_SECRET_KEY"],
@@ -432,17 +522,21 @@ def loopback_overrides(*, home: Path, project: Path, dags_folder: Path, api_port
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "NEWSBRIEF_STORE_URL": PG_URL.format(db=store_db),
-        "NEWSBRIEF_CONFIG_DIR": str(project / "config"),
+        "NEWSBRIEF_CONFIG_DIR": str(config_dir),
         "NEWSBRIEF_SEEDS_DIR": str(project / "seeds"),
         "NEWSBRIEF_TEMPLATES_DIR": str(project / "templates"),
         "NEWSBRIEF_OUTBOX_DIR": str(home / "outbox"),
         "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
+        "NEWSBRIEF_SECRET_KEY": fresh["NEWSBRIEF_SECRET_KEY"],
+        "NEWSBRIEF_PUBLIC_URL": f"http://127.0.0.1:{api_port}/newsbrief",
+        # The loopback feed server of the alerts test; compose leaves this empty.
+        "NEWSBRIEF_FETCH_ALLOW": "127.0.0.1",
     }
 
 
-def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
+def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int, config_dir: Path | None = None,
           tuning: dict[str, str] | None = None) -> Topology:
-    """Fresh metadata and store databases, a Redis database and an Airflow home; nothing started yet."""
+    """Fresh metadata and store databases, a broker port and an Airflow home; nothing started yet."""
     home.mkdir(parents=True, exist_ok=True)
     topology = Topology(home=home, env={}, api_url="", username="admin", password=secrets.token_urlsafe(12),
                         store_url="")
@@ -451,12 +545,13 @@ def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
         topology.databases.append(meta_db)
         store_db = create_database("nb_it_store")
         topology.databases.append(store_db)
-        topology.redis_db = claim_redis_db()
+        topology.redis_port = free_port()
         api_port = free_port()
         compose_env = compose_environment()
         topology.env = native_environment(compose_env, {
-            **loopback_overrides(home=home, project=project, dags_folder=dags_folder, api_port=api_port,
-                                 meta_db=meta_db, store_db=store_db, redis_db=topology.redis_db,
+            **loopback_overrides(home=home, project=project, dags_folder=dags_folder,
+                                 config_dir=config_dir or project / "config", api_port=api_port,
+                                 meta_db=meta_db, store_db=store_db, redis_port=topology.redis_port,
                                  smtp_port=smtp_port),
             **(tuning or {}),
         })
@@ -470,3 +565,21 @@ def build(home: Path, *, project: Path, dags_folder: Path, smtp_port: int,
         topology.close()
         raise
     return topology
+
+
+def start_worker(cluster: Topology, name: str = "worker") -> Process:
+    return cluster.start(name, "celery", "worker", "--skip-serve-logs")
+
+
+def start(cluster: Topology) -> Topology:
+    """Migrate, then start the broker and every Airflow component; returns once all report healthy."""
+    cluster.run("db-migrate", "db", "migrate")
+    cluster.run("store-upgrade", "db", "upgrade", program="newsbrief")
+    cluster.start_redis()
+    cluster.start("api-server", "api-server")
+    cluster.start("scheduler", "scheduler")
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("triggerer", "triggerer", "--skip-serve-logs")
+    start_worker(cluster)
+    cluster.wait_healthy()
+    return cluster

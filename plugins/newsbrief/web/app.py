@@ -10,9 +10,11 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import date
 from html import escape
-from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import jinja2
@@ -31,8 +33,11 @@ from newsbrief.web.api import MAX_PAGE, Id, api_router, found
 from newsbrief.web.opml import MAX_OPML_BYTES
 from newsbrief.web.search import PAGE_SIZE, search
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "web"
-SIGNED_PREFIXES = ("/unsubscribe/", "/preferences/", "/alerts/")  # carry their own signed token
+# Pages a subscriber reaches from an email link or a feed reader: the signed token in the URL is their
+# authentication, so neither NEWSBRIEF_WEB_TOKEN nor Airflow's login guards them (RFC 8058 one-click
+# needs no login).
+SIGNED_PREFIXES = ("/unsubscribe/", "/preferences/", "/alerts/")
+_ROOT = ContextVar("newsbrief_web_root", default="")
 RECENT_PER_TOPIC = 5
 OPML_FILE = File(..., description="an OPML subscription list (what feed readers export)")
 
@@ -60,10 +65,34 @@ def _alert_of(scope: str) -> str | None:
     return None if scope == ALL else scope.removeprefix("alert:")
 
 
-def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
-    app = FastAPI(title="newsbrief", version="1", root_path=root_path,
+def route_path(request: Request) -> str:
+    """The path inside the app, without the prefix it is mounted under (`/newsbrief` on Airflow)."""
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    return (path[len(root):] or "/") if root and path.startswith(root + "/") else path
+
+
+class _RootPath:
+    """Keeps the mount prefix for the request, so that every page's links (``{{ root }}/search``) work both
+    standalone and under Airflow's plugin prefix without each handler passing the request along."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        token = _ROOT.set(scope.get("root_path", "").rstrip("/")) if scope["type"] == "http" else None
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if token is not None:
+                _ROOT.reset(token)
+
+
+def create_app(store_url: str | None = None, *, root_path: str = "", dependencies: Sequence[Any] = ()) -> FastAPI:
+    """``dependencies`` run before every route: the Airflow plugin passes its login check there."""
+    app = FastAPI(title="newsbrief", version="1", root_path=root_path, dependencies=list(dependencies),
                   description="The archive of digests, stories, search and feed health of a newsbrief store.")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    app.add_middleware(_RootPath)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(load_settings().templates_dir / "web"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["highlight"] = _highlight
     web_token = os.environ.get("NEWSBRIEF_WEB_TOKEN", "").strip()
@@ -72,7 +101,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         @app.middleware("http")
         async def _require_token(request: Request, call_next):
             """With NEWSBRIEF_WEB_TOKEN set, every page but the signed subscriber links needs it."""
-            if not request.url.path.startswith(SIGNED_PREFIXES):
+            if not route_path(request).startswith(SIGNED_PREFIXES):
                 given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
                     or request.cookies.get("newsbrief_token", "")
                 if not hmac.compare_digest(given, web_token):
@@ -84,6 +113,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         return open_store(store_url)
 
     def page(name: str, status: int = 200, **context) -> HTMLResponse:
+        context.setdefault("root", _ROOT.get())
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
 
     def declared():
@@ -101,14 +131,16 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return page("error.html.j2", exc.status_code, title=f"{exc.status_code}", message=str(exc.detail))
+        if route_path(request).startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        response = page("error.html.j2", exc.status_code, title=f"{exc.status_code}", message=str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()]
-        if request.url.path.startswith("/api/"):
+        if route_path(request).startswith("/api/"):
             return JSONResponse({"detail": problems}, status_code=422)
         return page("error.html.j2", 422, title="Bad parameter", message="; ".join(problems))
 
@@ -192,7 +224,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
 
     def preference_page(request: Request, email: str, token: str, *, saved: bool | str = False,
                         status: int = 200) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root = _ROOT.get()
         pref = preferences(store()).get(email.lower())
         return page("preferences.html.j2", status, email=email, token=token, topics=taxonomy().topics, pref=pref,
                     saved=saved, alerts=alert_rows(email, root), root=root)
@@ -201,7 +233,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
     def unsubscribe_page(token: str, request: Request):
         email, scope = _token(token)
         return page("unsubscribe.html.j2", email=email, token=token, done=False, alert=_alert_of(scope),
-                    root=request.scope.get("root_path", ""))
+                    root=_ROOT.get())
 
     @app.post("/unsubscribe/{token}", response_class=HTMLResponse,
               summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click; no login, no redirect)")
@@ -214,7 +246,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "") -> FastAPI:
         else:
             unsubscribe(store(), email)
         return page("unsubscribe.html.j2", email=email, token=token, done=True, alert=alert,
-                    root=request.scope.get("root_path", ""))
+                    root=_ROOT.get())
 
     @app.get("/preferences/{token}", response_class=HTMLResponse, summary="A subscriber's preferences and alerts")
     def preferences_page(token: str, request: Request):
@@ -336,14 +368,14 @@ def _extra_pages(app: FastAPI, store, page, taxonomy) -> None:
             counts = dict(s.execute(select(Tag.tag, func.count()).group_by(Tag.tag)).all())
             recent = {t.id: _recent(s, t.id, RECENT_PER_TOPIC) for t in tax.topics}
         return page("topics.html.j2", topics=tax.topics, recent=recent, counts=counts,
-                    root=request.scope.get("root_path", ""))
+                    root=_ROOT.get())
 
     @app.get("/topics/{topic_id}", response_class=HTMLResponse, summary="One topic's recent stories")
     def topic_page(topic_id: str, request: Request):
         topic = topic_or_404(topic_id)
         with store().session() as s:
             rows = _recent(s, topic.id, 50)
-        return page("topic.html.j2", topic=topic, articles=rows, root=request.scope.get("root_path", ""))
+        return page("topic.html.j2", topic=topic, articles=rows, root=_ROOT.get())
 
     @app.get("/topics/{topic_id}/atom", summary="One topic's newest stories as an Atom feed")
     def topic_feed(topic_id: str, request: Request):
@@ -361,7 +393,7 @@ def _extra_pages(app: FastAPI, store, page, taxonomy) -> None:
 
     @app.get("/feeds/import", response_class=HTMLResponse, summary="Check an OPML file against feeds.yaml")
     def feeds_import_form(request: Request):
-        return page("import.html.j2", report=None, root=request.scope.get("root_path", ""))
+        return page("import.html.j2", report=None, root=_ROOT.get())
 
     @app.post("/feeds/import", response_class=HTMLResponse,
               summary="Check an OPML file: each outline new, already declared or refused (by line); YAML to paste")
@@ -369,4 +401,4 @@ def _extra_pages(app: FastAPI, store, page, taxonomy) -> None:
         data = await opml.read(MAX_OPML_BYTES + 1)
         report = import_opml(data, load_feeds(load_settings().feeds_file))
         return page("import.html.j2", 422 if report.error else 200, report=report,
-                    root=request.scope.get("root_path", ""))
+                    root=_ROOT.get())
