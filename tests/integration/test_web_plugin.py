@@ -36,7 +36,7 @@ def test_pages_need_an_airflow_login(topology: Topology):
     page = get(f"{base}/", headers={"Accept": "text/html"})
     assert page.status_code == 303, page.text[:500]
     assert re.search(r"/auth/login\?next=.*newsbrief", page.headers["location"]), page.headers["location"]
-    for path in ("/", "/search?q=ceasefire", "/feeds", "/articles/1", "/api/v1/digests"):
+    for path in ("/", "/search?q=ceasefire", "/feeds", "/articles/1", "/api/v1/digests", "/openapi.json", "/docs"):
         refused = get(base + path)
         assert refused.status_code == 401, f"{path} served without a login: {refused.status_code}"
     forged = get(f"{base}/api/v1/digests", headers={"Authorization": "Bearer not.a.jwt"})
@@ -62,6 +62,9 @@ def test_an_airflow_user_gets_the_archive_with_links_under_the_prefix(topology: 
         assert get(topology.api_url + link, headers=auth).status_code == 200, link
     api = get(f"{base}/api/v1/digests", headers=auth)
     assert api.status_code == 200 and len(api.json()) == min(digests, 50)
+    schema = get(f"{base}/openapi.json", headers=auth)
+    assert schema.status_code == 200 and "/api/v1/digests" in schema.json()["paths"]
+    assert schema.json()["servers"] == [{"url": PREFIX}], "the OpenAPI document must name the mount prefix"
 
 
 def test_signed_link_pages_need_no_airflow_login(topology: Topology):

@@ -13,13 +13,20 @@ URL_PREFIX = "/newsbrief"
 
 
 def airflow_app():
-    """`newsbrief.web.app.create_app()` with Airflow's login check on every route."""
+    """`newsbrief.web.app.create_app()` with Airflow's login check on every route, the OpenAPI document
+    and docs pages included (FastAPI adds those as plain routes, outside the app's dependencies)."""
     from fastapi import Depends
+    from starlette.routing import Route
 
     from newsbrief.orchestration.web_auth import require_airflow_user
     from newsbrief.web.app import create_app
 
-    return create_app(dependencies=[Depends(require_airflow_user)])
+    app = create_app(dependencies=[Depends(require_airflow_user)])
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    for route in [r for r in app.router.routes if type(r) is Route and r.path in docs]:
+        app.router.routes.remove(route)
+        app.add_api_route(route.path, route.endpoint, methods=["GET"], include_in_schema=False)
+    return app
 
 
 class BuiltOnFirstRequest:
