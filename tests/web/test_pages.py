@@ -261,3 +261,28 @@ def test_no_page_lets_a_feeds_script_through(site):
         body = client.get(path).text
         assert "<script>" not in body and "<img src=x" not in body, path
     assert "&lt;script&gt;" in client.get("/search?q=ceasefire").text
+
+
+def test_a_combined_alert_email_unsubscribes_from_every_alert_and_keeps_the_digest(site):
+    """One email carrying several alerts: its one-click link stops all of that reader's alerts, including one
+    added with `newsbrief alerts add`, which the preferences page lists too; the digest goes on."""
+    from newsbrief.alerts.delivery import build_alert_message
+    from newsbrief.alerts.subscriptions import add_alert
+
+    client, store, settings, _ = site
+    links = load_link_settings()
+    who = "trade-desk@example.org"
+    subscribers = load_subscribers(settings.subscribers_file)
+    added = add_alert(store, subscribers, who, "wheat", {"query": "wheat harvest", "frequency": "as_it_happens"})
+    prefs = client.get(_path(preferences_url(who, settings=links))).text
+    assert "wheat harvest" in prefs and prefs.count("Unsubscribe from this alert") == 3
+    declared = [a for s in subscribers for a in s.alerts if a.email == who]
+    msg = build_alert_message(declared + [added], "<m@example.org>", "subject", "text", "<p>html</p>",
+                              sender="newsbrief@example.org", date=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    link = msg["List-Unsubscribe"].split(">")[0].lstrip("<")
+    answer = client.post(_path(link), data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert answer.status_code == 200 and "no more alert emails" in answer.text and "digests go on" in answer.text
+    assert active_alerts(store, declared + [added]) == []
+    from newsbrief.digest.preferences import preferences
+
+    assert preferences(store)[who].unsubscribed_at is None

@@ -29,7 +29,7 @@ from newsbrief.alerts import ledger
 from newsbrief.alerts.matching import AlertIndex, candidates_from_store
 from newsbrief.alerts.spec import Alert
 from newsbrief.digest.delivery import DEFAULT_LEASE_SECONDS, WIRE_POLICY, slug
-from newsbrief.digest.links import ALL, list_unsubscribe_headers, load_link_settings, unsubscribe_url
+from newsbrief.digest.links import ALERTS, ALL, list_unsubscribe_headers, load_link_settings, unsubscribe_url
 from newsbrief.orchestration.glue import DEFAULT_SENDER, SmtpTarget, smtp_session
 from newsbrief.store.schema import AlertItem, Article, Summary, Tag
 
@@ -93,7 +93,8 @@ def render_alert(templates_dir: Path, sections: list[Section]) -> tuple[str, str
 
 def build_alert_message(alerts: list[Alert], message_id: str, subject: str, text: str, html: str, *,
                         sender: str, date: datetime) -> EmailMessage:
-    """The one-click unsubscribe header leaves the one alert of a single-alert email, else everything."""
+    """The one-click unsubscribe header leaves the one alert of a single-alert email, else all the reader's alerts
+    (never the digest: the email is about alerts)."""
     email = alerts[0].email
     msg = EmailMessage()
     msg["Subject"] = subject
@@ -102,7 +103,7 @@ def build_alert_message(alerts: list[Alert], message_id: str, subject: str, text
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     msg["X-Newsbrief-Alert"] = ", ".join(a.id for a in alerts)
-    scope = alerts[0].scope if len(alerts) == 1 else ALL
+    scope = alerts[0].scope if len(alerts) == 1 else ALERTS
     for name, value in list_unsubscribe_headers(email, scope, settings=load_link_settings()).items():
         msg[name] = value
     msg.set_content(text, subtype="plain", charset="utf-8")

@@ -28,6 +28,7 @@ from newsbrief.config.settings import PROJECT_ROOT, positive_int_env
 from newsbrief.errors import ConfigError
 
 ALL = "all"
+ALERTS = "alerts"  # every alert of the subscriber, their digest untouched (a combined alert email)
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8088"
 DEFAULT_MAX_AGE_DAYS = 180
 _EPOCH = date(2020, 1, 1)

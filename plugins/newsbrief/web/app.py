@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsbrief.config.settings import load_settings
-from newsbrief.digest.links import ALL, InvalidToken, load_link_settings, make_token, read_token
+from newsbrief.digest.links import ALERTS, ALL, InvalidToken, load_link_settings, make_token, read_token
 from newsbrief.digest.preferences import mute_alerts, preferences, save_preferences, unsubscribe
 from newsbrief.store import Article, Delivery, Digest, Feed, Store, Summary, Tag, open_store
 from newsbrief.web.api import MAX_PAGE, Id, api_router, found
@@ -61,8 +61,8 @@ def _day(name: str, raw: str) -> date | None:
 
 
 def _alert_of(scope: str) -> str | None:
-    """The alert id of an "alert:<id>" link scope; None for the whole subscription."""
-    return None if scope == ALL else scope.removeprefix("alert:")
+    """The alert id of an "alert:<id>" link scope, "*" for all alerts; None for the whole subscription."""
+    return None if scope == ALL else "*" if scope == ALERTS else scope.removeprefix("alert:")
 
 
 def route_path(request: Request) -> str:
@@ -209,13 +209,16 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
                                      "digest, or ask the sender to resend it.") from None
 
     def alert_rows(email: str, root: str) -> list[dict]:
-        """The subscriber's declared alerts, each with its state and its own signed links."""
+        """The subscriber's alerts (declared, or added with `newsbrief alerts add`), each with its state and its
+        own signed links."""
+        from newsbrief.alerts.subscriptions import active_alerts
+
         links = load_link_settings()
-        sub = next((x for x in declared() if x.email.lower() == email.lower()), None)
+        sub = [x for x in declared() if x.email.lower() == email.lower()]
         pref = preferences(store()).get(email.lower())
         muted = set(pref.muted_alerts or []) if pref else set()
         rows = []
-        for a in sub.alerts if sub else ():
+        for a in (active.alert for active in active_alerts(store(), sub, known_topics={t.id for t in taxonomy().topics})):
             token = make_token(email, a.scope, settings=links)
             rows.append({"id": a.id, "what": str(a.query) if a.query else "topics: " + ", ".join(a.topics),
                          "frequency": a.frequency.replace("_", " "), "muted": a.id in muted,
@@ -241,7 +244,9 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
                          list_unsubscribe: str | None = Form(None, alias="List-Unsubscribe")):
         email, scope = _token(token)
         alert = _alert_of(scope)
-        if alert:
+        if alert == "*":
+            mute_alerts(store(), email, [a["id"] for a in alert_rows(email, "")])
+        elif alert:
             mute_alerts(store(), email, [alert])
         else:
             unsubscribe(store(), email)
@@ -288,8 +293,11 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
     def alert_atom(token: str):
         email, scope = _token(token)
         alert_id = _alert_of(scope)
-        sub = next((x for x in declared() if x.email.lower() == email.lower()), None)
-        alert = next((a for a in (sub.alerts if sub else ()) if a.id == alert_id), None)
+        from newsbrief.alerts.subscriptions import active_alerts
+
+        sub = [x for x in declared() if x.email.lower() == email.lower()]
+        alert = next((active.alert for active in active_alerts(store(), sub, known_topics={t.id for t in taxonomy().topics})
+                      if active.alert.id == alert_id), None)
         if alert is None:
             raise HTTPException(404, "this link is not an alert's feed: take the feed link from your preferences page")
         from newsbrief.alerts.delivery import atom_feed
