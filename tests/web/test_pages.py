@@ -286,3 +286,26 @@ def test_a_combined_alert_email_unsubscribes_from_every_alert_and_keeps_the_dige
     from newsbrief.digest.preferences import preferences
 
     assert preferences(store)[who].unsubscribed_at is None
+
+
+def test_a_reader_adds_and_removes_an_alert_on_the_preferences_page(site):
+    """The preferences page manages alerts like `newsbrief alerts add|remove`: an added alert is listed and runs;
+    a bad query is refused with the position and nothing stored; a declared alert cannot be removed there."""
+    from newsbrief.alerts.subscriptions import active_alerts as running
+
+    client, store, settings, _ = site
+    links = load_link_settings()
+    who = "trade-desk@example.org"
+    prefs = _path(preferences_url(who, settings=links))
+    bad = client.post(prefs + "/alerts/new", data={"id": "wheat", "query": '"wheat harvest', "frequency": "daily"})
+    assert bad.status_code == 422 and "The alert was not added" in bad.text and "position" in bad.text
+    added = client.post(prefs + "/alerts/new", data={"id": "wheat", "query": "wheat harvest", "frequency": "daily",
+                                                     "hour": "6", "timezone": "Europe/Paris", "alert_topics": ["economy"]})
+    assert added.status_code == 200 and "alert &#39;wheat&#39; added" in added.text and "wheat harvest" in added.text
+    subscribers = load_subscribers(settings.subscribers_file)
+    wheat = next(a.alert for a in running(store, subscribers) if a.alert.id == "wheat")
+    assert (wheat.frequency, wheat.hour, wheat.timezone, wheat.topics) == ("daily", 6, "Europe/Paris", ("economy",))
+    assert client.post(prefs + "/alerts/remove", data={"alert": "steel"}).status_code == 404
+    gone = client.post(prefs + "/alerts/remove", data={"alert": "wheat"})
+    assert gone.status_code == 200 and "removed" in gone.text
+    assert "wheat" not in [a.alert.id for a in running(store, subscribers)]

@@ -39,6 +39,7 @@ from newsbrief.web.search import PAGE_SIZE, search
 SIGNED_PREFIXES = ("/unsubscribe/", "/preferences/", "/alerts/")
 _ROOT = ContextVar("newsbrief_web_root", default="")
 RECENT_PER_TOPIC = 5
+TOPICS_FIELD = Form(None, alias="alert_topics", description="topic ids the alert is about (any of them)")
 OPML_FILE = File(..., description="an OPML subscription list (what feed readers export)")
 
 
@@ -218,19 +219,21 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
         pref = preferences(store()).get(email.lower())
         muted = set(pref.muted_alerts or []) if pref else set()
         rows = []
-        for a in (active.alert for active in active_alerts(store(), sub, known_topics={t.id for t in taxonomy().topics})):
+        for active in active_alerts(store(), sub, known_topics={t.id for t in taxonomy().topics}):
+            a = active.alert
             token = make_token(email, a.scope, settings=links)
             rows.append({"id": a.id, "what": str(a.query) if a.query else "topics: " + ", ".join(a.topics),
+                         "added": active.origin == "store",
                          "frequency": a.frequency.replace("_", " "), "muted": a.id in muted,
                          "unsubscribe": f"{root}/unsubscribe/{token}", "atom": f"{root}/alerts/{token}/atom"})
         return rows
 
     def preference_page(request: Request, email: str, token: str, *, saved: bool | str = False,
-                        status: int = 200) -> HTMLResponse:
+                        status: int = 200, problem: str = "") -> HTMLResponse:
         root = _ROOT.get()
         pref = preferences(store()).get(email.lower())
         return page("preferences.html.j2", status, email=email, token=token, topics=taxonomy().topics, pref=pref,
-                    saved=saved, alerts=alert_rows(email, root), root=root)
+                    saved=saved, alerts=alert_rows(email, root), root=root, problem=problem)
 
     @app.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Confirm unsubscribing")
     def unsubscribe_page(token: str, request: Request):
@@ -288,6 +291,40 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
         mute_alerts(store(), email, chosen, muted=action == "stop")
         what = "all alerts" if alert == "*" else f"alert {alert!r}"
         return preference_page(request, email, token, saved=f"{what} {'stopped' if action == 'stop' else 'resumed'}")
+
+    @app.post("/preferences/{token}/alerts/new", response_class=HTMLResponse,
+              summary="Add an alert (or replace one added here), checked by subscribers.yaml's own rules")
+    def preferences_alert_add(token: str, request: Request, alert_id: str = Form(..., alias="id", max_length=64),
+                              query: str = Form("", max_length=500), topics: list[str] | None = TOPICS_FIELD,
+                              frequency: str = Form("as_it_happens", max_length=20),
+                              hour: str = Form("", max_length=2), day: str = Form("", max_length=10),
+                              timezone: str = Form("", max_length=64), quality: str = Form("all", max_length=4)):
+        from newsbrief.alerts.subscriptions import add_alert
+        from newsbrief.errors import ConfigError
+
+        email, _ = _token(token)
+        definition = {"query": query.strip() or None, "topics": topics or None, "frequency": frequency,
+                      "hour": int(hour) if hour.strip().isdigit() else None, "day": day.strip() or None,
+                      "timezone": timezone.strip() or None, "quality": quality}
+        try:
+            add_alert(store(), declared(), email, alert_id.strip(), definition,
+                      known_topics={t.id for t in taxonomy().topics}, replace=alert_id.strip() in
+                      {a["id"] for a in alert_rows(email, "") if a["added"]})
+        except ConfigError as exc:
+            reason = exc.message + (f" (fix: {exc.fix})" if exc.fix else "")
+            return preference_page(request, email, token, status=422, problem=f"The alert was not added: {reason}")
+        return preference_page(request, email, token, saved=f"alert {alert_id.strip()!r} added")
+
+    @app.post("/preferences/{token}/alerts/remove", response_class=HTMLResponse,
+              summary="Remove an alert added here (declared ones are stopped, not removed)")
+    def preferences_alert_remove(token: str, request: Request, alert: str = Form(..., max_length=64)):
+        from newsbrief.alerts.subscriptions import remove_alert
+
+        email, _ = _token(token)
+        if alert not in {a["id"] for a in alert_rows(email, "") if a["added"]}:
+            raise HTTPException(404, f"no alert {alert!r} added on the web or the CLI for {email}")
+        remove_alert(store(), declared(), email, alert)
+        return preference_page(request, email, token, saved=f"alert {alert!r} removed")
 
     @app.get("/alerts/{token}/atom", summary="An alert as an Atom feed (the signed link from the preferences page)")
     def alert_atom(token: str):
