@@ -17,10 +17,11 @@ mid-sentence is a date or an initial, not a list item.
 What is never joined: blank lines, indented paragraph starts, list items, `>` quoted mail, Markdown
 headings and hard breaks (two trailing spaces or a backslash, unless the line fills the width), table
 rows (two or more column gaps, pipes, or short lines of figures such as "Shr loss 22 cts vs loss 18
-cts"; a typewriter double space after a full stop is not a column) and a one- or two-word sign-off
-("Reuter"). A line in capitals is a heading only in mixed-case text: in copy written all in capitals it
-is prose. Text that is not hard-wrapped (a paragraph per line, as feeds and extractors give it) is
-returned as is.
+cts", unless the line before is full and stopped mid-sentence, or the row itself fills the width of the
+prose or goes on in lower case; a typewriter double space after a full stop is not a column) and a one-
+or two-word sign-off ("Reuter"). A line in capitals is a heading only in mixed-case text: in copy written
+all in capitals it is prose. Text that is not hard-wrapped (a paragraph per line, as feeds and extractors
+give it) is returned as is.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ _STARTERS = frozenset({"The", "A", "An", "It", "Its", "He", "She", "They", "We",
 them is a heading, not a wire story's lede whose dateline was cut off."""
 _NUMBER_RE = re.compile(r"[-+(]?\$?\d[\d,.]*%?\)?")
 _PROSE_LIST_RE = re.compile(r"[,;] [a-z]")
+_INNER_END_RE = re.compile(r"[.!?] [A-Z\d]")
 
 
 def _ends_sentence(text: str) -> bool:
@@ -55,15 +57,19 @@ def _ends_sentence(text: str) -> bool:
     return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?", "…", ":", ";")
 
 
-def _is_table_row(stripped: str) -> bool:
-    """A row of figures: aligned columns, pipes, or a short unpunctuated line that is mostly numbers (but not
-    a run of prose listing figures, which has ", word" in it or stops on a word such as "and" or "vs")."""
-    if stripped.count("|") >= 2 or len(_COLUMNS_RE.findall(stripped)) >= 2:
-        return True
-    if stripped.endswith((".", "!", "?")) or _PROSE_LIST_RE.search(stripped):
+def _is_columns(stripped: str) -> bool:
+    """A table row by layout: aligned columns or pipes."""
+    return stripped.count("|") >= 2 or len(_COLUMNS_RE.findall(stripped)) >= 2
+
+
+def _is_figures(stripped: str) -> bool:
+    """A short unpunctuated line that is mostly numbers (but not a run of prose listing figures, which starts
+    in lower case, has ", word" or a sentence end in it or stops on a word such as "and" or "vs")."""
+    if stripped.endswith((".", "!", "?")) or stripped[:1].islower() or _PROSE_LIST_RE.search(stripped) \
+            or _INNER_END_RE.search(stripped):
         return False
     words = stripped.split()
-    if words[-1] in _OPEN_END or words[-1] == "vs":
+    if words[-1].lower() in _OPEN_END or words[-1] == "vs":
         return False
     numbers = sum(1 for w in words if _NUMBER_RE.fullmatch(w))
     if len(words) > 10 or not numbers:
@@ -109,8 +115,10 @@ class _Line:
             self.kind = "heading"
         elif _LIST_RE.match(body):
             self.kind = "item"
-        elif _is_table_row(self.text):
+        elif _is_columns(self.text):
             self.kind = "table"
+        elif _is_figures(self.text):
+            self.kind = "figures"
         else:
             self.kind = "text"
 
@@ -158,11 +166,12 @@ def unwrap(text: str) -> str:
         return text
     caps_headings = not _mostly_capitals(text)
     lines = [_Line(raw, caps_headings) for raw in raw_lines]
-    prose = [ln for ln in lines if ln.kind in ("text", "item")]
+    prose = [ln for ln in lines if ln.kind in ("text", "item", "figures")]
     if len(prose) < 2 or sum(ln.length > MAX_WRAP_WIDTH for ln in prose) * 10 > len(prose):
         return text
     width = max((ln.length for ln in prose if ln.length <= MAX_WRAP_WIDTH), default=0)
     base_indent = min((ln.indent for ln in prose), default=0)
+    text_width = max((ln.length for ln in prose if ln.kind != "figures" and ln.length <= MAX_WRAP_WIDTH), default=0)
 
     slack = _slack(width)
 
@@ -171,9 +180,15 @@ def unwrap(text: str) -> str:
         (before that, only the strict signs count as evidence)."""
         if cur.kind in ("blank", "heading", "table") or cur.quote != nxt.quote:
             return False
+        if cur.kind == "figures":
+            return nxt.kind == "text" and nxt.indent <= base_indent and (
+                nxt.text[:1].islower() or 0 < text_width - slack <= cur.length + 1 + _first_word(nxt.text))
         full = cur.length + 1 + _first_word(nxt.text) >= width - slack
         if cur.hard_break and not (full and wrapped):
             return False
+        if nxt.kind == "figures":
+            return (cur.kind == "text" and full and nxt.indent <= base_indent
+                    and (not _ends_sentence(cur.text) or ends_in_abbreviation(cur.text)))
         if nxt.kind == "item":
             return (wrapped and cur.kind == "text" and (full or first) and nxt.indent <= base_indent
                     and (nxt.text[:1].isalnum() or nxt.text[:1] == "(") and not _ends_sentence(cur.text))
@@ -199,7 +214,8 @@ def unwrap(text: str) -> str:
         return 4 * cur.length > 3 * width or open_end
 
     evidence = sum(1 for cur, nxt in zip(lines, lines[1:], strict=False)
-                   if not _ends_sentence(cur.text) and continues(cur, nxt, False, wrapped=False))
+                   if (not _ends_sentence(cur.text) or ends_in_abbreviation(cur.text))
+                   and continues(cur, nxt, False, wrapped=False))
     if not evidence:
         return text
     out: list[str] = []
@@ -214,6 +230,8 @@ def unwrap(text: str) -> str:
                 out.append("")
         else:
             current.append(line.text)
+            if line.kind == "figures":
+                line.kind = "text"
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         if current and (nxt is None or not continues(line, nxt, not seen_text)):
             out.append(prefix + " ".join(current))
