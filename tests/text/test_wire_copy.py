@@ -114,3 +114,14 @@ def test_a_heading_in_title_case_stays_a_heading_in_wrapped_text():
     assert blocks[0].kind == "heading" and blocks[0].text == "Talks Resume In Geneva After Long Pause"
     assert summarize(text) == ["The ministry said on Tuesday that the talks with the union would resume next week "
                                "after the breakdown over pay and pensions in London, officials said."]
+
+
+def test_an_article_with_no_whole_sentence_is_summarized_from_what_it_has():
+    """A USDA livestock report is written all in lower case: no sentence of it starts like one, so the rule
+    'whole sentences only' cannot be met and the reader gets its own sentences as written, not nothing."""
+    row = article(14018)
+    summary = summarize(row["body"], title=row["title"])
+    assert summary == ["slaughter cattle rose 0.50 dlr in active trade, the usda said.",
+                       "stees - choice 2-4 1100-1400 lbs 66.00-67.00.",
+                       "heifers - load choice 3 near 1225 lbs 66.50. choice 2-4 950-1125 lbs 64.00-66.00."]
+    assert not any(is_whole_sentence(s) for s in summary)
