@@ -14,7 +14,8 @@ Wrapped text: Reuters-21578 TRAIN bodies (research-only; read here, never shippe
 once their line breaks are removed. Reported: articles without a summary (target 0) and fragment
 sentences (target <= 1%): summary sentences that do not start like a sentence or do not end with
 terminal punctuation, or that are a line piece (not a sentence of the text with its wrapping removed
-and its paragraphs kept).
+and its paragraphs kept). Fragments from articles that have no whole sentence at all (all-lower-case
+market reports, figures only), where the summary falls back to what there is, are also counted apart.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
 from newsbrief.sources.feeds import parse_feed  # noqa: E402
-from newsbrief.text.document import is_whole_sentence  # noqa: E402
+from newsbrief.text.document import is_whole_sentence, prepare  # noqa: E402
 from newsbrief.text.furniture import TEMPLATE_MIN_ARTICLES, is_boilerplate, template_candidates  # noqa: E402
 from newsbrief.text.sentences import body_sentences, split_sentences  # noqa: E402
 from newsbrief.text.summarize import summarize  # noqa: E402
@@ -129,13 +130,18 @@ def wrapped_table(limit: int | None) -> dict:
         summary = summarize(body, title=row["title"])
         if not summary:
             c["without_summary"] += 1
+        no_whole = None
         for sentence in summary:
             c["sentences"] += 1
             if not is_whole_sentence(sentence) or sentence not in reference:
                 c["fragments"] += 1
                 examples.append(sentence[:120])
+                if no_whole is None:
+                    no_whole = not any(is_whole_sentence(s) for s in prepare(body, row["title"]).sentences)
+                c["fragments_no_whole"] += no_whole
     return {"articles": c["articles"], "without_summary": c["without_summary"], "summary_sentences": c["sentences"],
             "fragment_pct": round(100 * c["fragments"] / max(1, c["sentences"]), 2),
+            "fragments_in_articles_without_whole_sentence": c["fragments_no_whole"],
             "seconds": round(time.perf_counter() - started, 1), "cpu_seconds": round(time.process_time() - cpu, 1),
             "examples": examples[:10]}
 
@@ -158,6 +164,7 @@ def main() -> None:
     else:
         print(f"articles {wrapped['articles']}, without summary {wrapped['without_summary']}, summary sentences "
               f"{wrapped['summary_sentences']}, fragments {wrapped['fragment_pct']:.2f}% "
+              f"({wrapped['fragments_in_articles_without_whole_sentence']} of them in articles with no whole sentence) "
               f"({wrapped['seconds']} s wall, {wrapped['cpu_seconds']} s CPU)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"furniture": furniture, "wrapped": wrapped}, indent=2) + "\n")

@@ -6,10 +6,20 @@ import json
 import re
 from pathlib import Path
 
+import feedparser
 import pytest
 import trafilatura
 
-from newsbrief.sources.extract import declared_charset, extract_main_text, html_to_text, is_teaser
+from newsbrief.sources.extract import (
+    declared_charset,
+    extract_main_text,
+    html_to_text,
+    is_page_chrome,
+    is_teaser,
+    repeated_blocks,
+    word_count,
+)
+from newsbrief.sources.feeds import parse_feed
 from newsbrief.sources.fetch import FetchLimits, GuardedClient
 from tests.http_server import LocalServer
 
@@ -93,3 +103,67 @@ def test_extraction_returns_metadata():
     assert extracted.title and re.search("second-class citizens", extracted.title)
     assert extracted.author == "Richard Adams"
     assert extracted.published_at is not None and extracted.published_at.year == 2020
+
+
+DEMO_CNA = Path(__file__).resolve().parents[2] / "demo" / "feeds" / "cna-world.xml"
+CHROME = ["Advertisement", "Bookmark", "WhatsApp", "Click here to return to FAST", "Add CNA as a trusted source",
+          "Read a summary of this article on FAST", "Sign up for our newsletters", "Mini Sudoku"]
+
+
+def test_a_whole_page_in_content_encoded_gives_the_article_not_the_page():
+    """CNA's content:encoded is the whole page (share bar, FAST plugs, games, sign-up boxes) around the story:
+    the entry's text is the story, and the digest summary starts with its lede."""
+    from newsbrief.text.summarize import summarize
+
+    feed = parse_feed(DEMO_CNA.read_bytes(), url="https://www.channelnewsasia.com/rss")
+    assert len(feed.entries) == 9
+    for entry in feed.entries:
+        assert not [c for c in CHROME if c in entry.content], entry.title
+        assert word_count(entry.content) > 150
+    iran = next(e for e in feed.entries if e.title == "Iran condemns US plans to announce new sanctions")
+    summary = summarize(iran.text, title=iran.title)
+    assert summary[0] == ("CAIRO/WASHINGTON: Iran on Saturday (Aug 22) denounced US plans to announce new sanctions "
+                          "that could put further strain on the Islamic Republic's economy and have an impact on its "
+                          "most important trading partners including China.")
+    assert "the toughest sanctions in history" in iran.content and iran.content.rstrip().endswith("on Friday.")
+
+
+def test_a_lone_whole_page_item_starts_where_its_own_teaser_starts():
+    """With one item there is no other page to share chrome with: the article starts at the block its
+    description begins, when only short blocks come before it. (The game plugs inside the story stay in
+    its text, as headings that never reach a summary; when the description quotes a later paragraph, the
+    prose-looking plugs before the story stay too, until the text stage has learned them from three items.)"""
+    from newsbrief.text.summarize import summarize
+
+    raw = DEMO_CNA.read_bytes()
+    head, first = raw.split(b"<item>")[:2]
+    lone = parse_feed(head + b"<item>" + first.split(b"</item>")[0] + b"</item></channel></rss>", url="https://x.example/rss")
+    entry = lone.entries[0]
+    assert entry.content.startswith("CAIRO/WASHINGTON: Iran on Saturday (Aug 22) denounced US plans")
+    summary = summarize(entry.text, title=entry.title)
+    assert summary[0].startswith("CAIRO/WASHINGTON: Iran on Saturday")
+    assert not [c for c in CHROME for s in summary if c in s]
+
+
+def test_ordinary_full_text_feeds_are_not_taken_for_pages():
+    """The page signal (a third of the blocks menu entries, or four in a row) does not fire on publisher
+    feeds whose content is the article: BBC, CNN, NYT, Guardian, HuffPost and eleven Spanish outlets."""
+    folder = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feeds" / "publisher-raw"
+    if not folder.is_dir():
+        pytest.skip(f"shared feeds not found at {folder.resolve()}")
+    contents = pages = 0
+    for path in sorted(folder.rglob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            for value in entry.get("content", []) or []:
+                if value.get("value"):
+                    contents += 1
+                    pages += is_page_chrome(html_to_text(value["value"]).split("\n"))
+    assert contents > 200
+    assert pages / contents < 0.01, pages
+
+
+def test_blocks_three_entries_share_are_chrome_two_are_not():
+    texts = ["Story one.\nSubscribe to our newsletter today\nA quoted line both stories carry.",
+             "Story two.\nSubscribe to our newsletter today\nA quoted line both stories carry.",
+             "Story three.\nSubscribe to our newsletter today"]
+    assert repeated_blocks(texts) == {"subscribe to our newsletter today"}

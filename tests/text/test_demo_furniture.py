@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from newsbrief.sources.feeds import FeedConfig
 from newsbrief.sources.ingest import ingest_feeds
 from newsbrief.store import Article, Store, Summary
+from newsbrief.text.furniture import template_key
 from newsbrief.text.stage import summarize_articles, template_keys
 from tests.http_server import LocalServer
 
@@ -75,3 +76,36 @@ def test_learning_is_incremental_and_a_sentence_two_stories_share_is_kept(tmp_pa
         assert plug not in s.execute(select(Summary.text).where(Summary.article_id == later)).scalar_one()
     summarize_articles(store, first)
     store.dispose()
+
+
+def test_the_template_store_keeps_a_window_and_still_knows_the_furniture(tmp_path):
+    """Only a source's newest `window` articles keep their template lines: the store stays bounded, the
+    plug every item carries is still known, and a sentence two stories quote is never taken for furniture."""
+    from newsbrief.store import TemplateLine
+    from newsbrief.text.stage import learn_templates, load_articles
+
+    store = Store(f"sqlite:///{tmp_path / 'window.db'}")
+    plug = "Sign in to read the full story and get our morning briefing every weekday."
+    quoted = "The ministry said the talks would resume in Geneva next month under United Nations auspices."
+    with store.session() as s:
+        ids = []
+        for n in range(12):
+            article = Article(content_hash=f"w{n}", url=f"https://news.example/w{n}", source_kind="feed",
+                              source="Example", origin="https://news.example/rss", title=f"Story number {n}",
+                              text=f"Story {n} opens with its own news about item {n} today.\n{plug}"
+                                   + (f"\n{quoted}" if n in (9, 11) else ""))
+            s.add(article)
+            s.flush()
+            ids.append(article.id)
+    for start in range(0, 12, 4):
+        with store.session() as s:
+            learn_templates(s, load_articles(s, ids[start:start + 4]), window=5)
+    with store.session() as s:
+        kept = set(s.execute(select(TemplateLine.article_id)).scalars())
+        rows = s.execute(select(func.count()).select_from(TemplateLine)).scalar_one()
+        templates = template_keys(s, "feed:https://news.example/rss")
+    store.dispose()
+    assert kept == set(ids[-5:])
+    assert rows == 5 * 2 + 2
+    assert template_key(plug) in templates and template_key(quoted) not in templates
+    assert len(templates) == 1

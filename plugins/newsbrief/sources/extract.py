@@ -1,7 +1,9 @@
 """Article text: feed HTML to plain text, the teaser test, and main-text extraction from pages (trafilatura).
 
 A feed entry often carries only a teaser (a sentence or two, "Read more..."); summarizing that gives
-a useless summary, so the page is fetched and its main text extracted. Pages are decoded with the
+a useless summary, so the page is fetched and its main text extracted. Some feeds do the opposite and put
+the whole page in `content:encoded` (menus, share buttons, sign-up boxes around the story); such content
+is recognised by its form (`is_page_chrome`) and the article taken out of it (`feed_content_text`). Pages are decoded with the
 charset the server declared (trafilatura never sees HTTP headers, and guessing goes wrong on short
 non-UTF-8 pages); otherwise trafilatura's own detection applies. Comments are left out: they are not
 the article.
@@ -70,6 +72,122 @@ def html_to_text(html: str) -> str:
             if element.tail and element is not root:
                 parts.append(element.tail)
     return _collapse("".join(parts))
+
+
+PAGE_MIN_BLOCKS = 12
+MENU_RUN = 4
+SHORT_WORDS = 5
+PROSE_WORDS = 8
+_TERMINAL = (".", "!", "?", "…", '."', ".”", "?”", "!”", ".'", ".’", ".)", "。", "！", "？", "」")
+_WORD = re.compile(r"\w+")
+_WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def _words(block: str) -> int:
+    """Words of a block; in scripts written without spaces (Chinese, Japanese) two characters count as one."""
+    return len(_WORD.findall(block)) + len(_WIDE.findall(block)) // 2
+
+
+def _is_short(block: str) -> bool:
+    """A menu entry, button or label: a few words and no sentence end ("Bookmark", "Share", "Join here")."""
+    return _words(block) < SHORT_WORDS and not block.endswith(_TERMINAL)
+
+
+def is_page_chrome(blocks: list[str]) -> bool:
+    """Feed HTML that is a whole page rather than an article: many blocks, of which a third or more are
+    menu entries and buttons, or a run of `MENU_RUN` of them in a row (a share bar, a list of topic links).
+    An article's own subheadings are too few and never come four in a row."""
+    if len(blocks) < PAGE_MIN_BLOCKS:
+        return False
+    short = [_is_short(b) for b in blocks]
+    if 3 * sum(short) >= len(blocks):
+        return True
+    run = 0
+    for flag in short:
+        run = run + 1 if flag else 0
+        if run >= MENU_RUN:
+            return True
+    return False
+
+
+def _block_score(block: str) -> int:
+    """Words for a block of prose, a penalty for chrome: the article is the span with the highest sum."""
+    words = _words(block)
+    if words >= 3 * PROSE_WORDS or (words >= PROSE_WORDS and block.endswith(_TERMINAL)):
+        return words
+    return -PROSE_WORDS if words < SHORT_WORDS else -2
+
+
+def block_key(block: str) -> str:
+    """A block with case, punctuation and spacing left out, to find the blocks a feed's pages share."""
+    return " ".join(_WORD.findall(block.casefold()))
+
+
+def repeated_blocks(texts: list[str], min_entries: int = 3) -> frozenset[str]:
+    """Keys of the blocks that recur in `min_entries` or more of one feed document's entries: the page
+    chrome its whole-page entries share ("Add CNA as a trusted source ...", sign-up boxes, game plugs).
+    Three, not two, so a sentence two stories quote stays article text."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for key in {block_key(b) for b in text.split("\n") if b}:
+            counts[key] = counts.get(key, 0) + 1
+    return frozenset(k for k, n in counts.items() if n >= min_entries and k)
+
+
+def _article_span(blocks: list[str], chrome: frozenset[str], teaser: str | None = None) -> list[str]:
+    blocks = [b for b in blocks if block_key(b) not in chrome]
+    best, best_span, total, start = 0, (0, len(blocks)), 0, 0
+    for i, block in enumerate(blocks):
+        if total <= 0:
+            total, start = 0, i
+        total += _block_score(block)
+        if total > best:
+            best, best_span = total, (start, i + 1)
+    lo, hi = best_span
+    probe = block_key(teaser or "")[:80]
+    if len(probe.split()) >= 8:
+        for i in range(lo, hi):
+            if block_key(blocks[i]).startswith(probe):
+                if all(_words(b) < 3 * PROSE_WORDS for b in blocks[lo:i]):
+                    lo = i
+                break
+    kept: list[str] = []
+    run: list[str] = []
+    for block in [*blocks[lo:hi], ""]:
+        if block and _is_short(block):
+            run.append(block)
+            continue
+        if len(run) < 3:
+            kept.extend(run)
+        run = []
+        if block:
+            kept.append(block)
+    return kept
+
+
+def feed_content_text(html: str, chrome: frozenset[str] = frozenset(), text: str | None = None,
+                      teaser: str | None = None) -> str:
+    """Plain text of an entry's HTML content; when that content is a whole page (`is_page_chrome`), the
+    article only. trafilatura is tried first (it sees the page's structure: nav, aside, link density); when
+    what it keeps still looks like a page (flat markup where every block is a `<p>`), the blocks are cut to
+    the densest span of prose, with `chrome` (`repeated_blocks` of the feed's entries) and runs of three or
+    more menu entries dropped; where the entry's own teaser (its description) starts a block of that span
+    with only short blocks before it, the article starts there.
+    Content that is an article is returned as `html_to_text` gives it (`text`, when already computed)."""
+    text = html_to_text(html) if text is None else text
+    blocks = text.split("\n") if text else []
+    if not is_page_chrome(blocks):
+        return text
+    try:
+        extracted = trafilatura.extract(f"<html><body>{html}</body></html>", include_comments=False,
+                                        include_tables=True, deduplicate=False)
+    except Exception:  # noqa: BLE001 - a page trafilatura cannot read is cut by form below
+        extracted = None
+    if extracted and word_count(extracted) >= MIN_ARTICLE_WORDS:
+        candidate = _collapse(extracted)
+        if not is_page_chrome(candidate.split("\n")):
+            return candidate
+    return "\n".join(_article_span(blocks, chrome, teaser))
 
 
 def _collapse(text: str) -> str:

@@ -20,7 +20,7 @@ import feedparser
 
 from newsbrief.config.yamlconf import Checker, load_yaml
 from newsbrief.errors import InputError
-from newsbrief.sources.extract import html_to_text
+from newsbrief.sources.extract import feed_content_text, html_to_text, repeated_blocks
 from newsbrief.sources.urls import canonical_url
 from newsbrief.stories.clustering import DEFAULT_THRESHOLD, TITLE_THRESHOLD
 
@@ -231,9 +231,11 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
         bozo = f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed"
     feed_language = language or _clean_language(parsed.feed.get("language"))
     base = parsed.feed.get("link") if isinstance(parsed.feed.get("link"), str) else None
+    contents = [_contents(raw) for raw in parsed.entries]
+    chrome = repeated_blocks([text for per_entry in contents for _, text in per_entry[:1]])
     entries = []
-    for raw in parsed.entries:
-        entry = _entry(raw, url, base, feed_language, language)
+    for raw, per_entry in zip(parsed.entries, contents, strict=True):
+        entry = _entry(raw, url, base, feed_language, language, per_entry, chrome)
         if entry is not None:
             entries.append(entry)
     if not entries:
@@ -256,7 +258,14 @@ def _empty_reason(body: bytes, parsed, bozo: str | None) -> str:
     return "the feed has no entries"
 
 
-def _entry(raw, feed_url: str, base: str | None, feed_language: str | None, forced: str | None) -> FeedEntry | None:
+def _contents(raw) -> list[tuple[dict, str]]:
+    """An entry's content values with their plain text, longest first."""
+    values = [c for c in raw.get("content", []) or [] if isinstance(c, dict) and c.get("value")]
+    return sorted(((c, html_to_text(c["value"])) for c in values), key=lambda pair: -len(pair[1]))
+
+
+def _entry(raw, feed_url: str, base: str | None, feed_language: str | None, forced: str | None,
+           contents: list[tuple[dict, str]], chrome: frozenset[str]) -> FeedEntry | None:
     link = raw.get("link") if isinstance(raw.get("link"), str) else None
     guid = raw.get("id") if isinstance(raw.get("id"), str) else None
     url = canonical_url(link, base or feed_url) if link else None
@@ -264,13 +273,13 @@ def _entry(raw, feed_url: str, base: str | None, feed_language: str | None, forc
         url = canonical_url(guid)
     title = html_to_text(raw.get("title", "") or "").replace("\n", " ").strip()
     summary = html_to_text(raw.get("summary", "") or "")
-    contents = [c for c in raw.get("content", []) or [] if isinstance(c, dict) and c.get("value")]
-    content = max((html_to_text(c["value"]) for c in contents), key=len, default="")
+    content = max((feed_content_text(c["value"], chrome, text, summary) for c, text in contents), key=len,
+                  default="")
     if not title and not summary and not content and url is None:
         return None
     if not title:
         title = (summary or content).split("\n")[0][:120] or url
-    language = forced or next((_clean_language(c.get("language")) for c in contents if c.get("language")), None)
+    language = forced or next((_clean_language(c.get("language")) for c, _ in contents if c.get("language")), None)
     author = raw.get("author")
     return FeedEntry(
         url=url, title=title, author=html_to_text(author).strip()[:500] if isinstance(author, str) and author else None,

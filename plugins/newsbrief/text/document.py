@@ -36,15 +36,15 @@ def strip_dateline(sentence: str) -> str:
     return sentence[match.end():] if match and len(sentence) - match.end() > 20 else sentence
 
 
-_OPENING_RE = re.compile(r"[\"“‘'(\[«¿¡]*[^\W_a-z]", re.UNICODE)
+_OPENING_RE = re.compile(r"[\"“‘'(\[<«¿¡]*[^\W_a-z]", re.UNICODE)
 _CLOSERS = "\"”’'»)]"
 _ENDERS = frozenset(".!?…")
 
 
 def is_whole_sentence(sentence: str) -> bool:
-    """Starts like a sentence (capital letter or digit, maybe after an opening quote or bracket) and ends
-    with terminal punctuation, maybe followed by a closing quote or bracket: not a wrapped line piece,
-    a heading glued into a paragraph or a label."""
+    """Starts like a sentence (capital letter or digit, maybe after an opening quote or bracket, or the "<"
+    with which wire copy marks a company name) and ends with terminal punctuation, maybe followed by a
+    closing quote or bracket: not a wrapped line piece, a heading glued into a paragraph or a label."""
     return sentence.rstrip(_CLOSERS)[-1:] in _ENDERS and _OPENING_RE.match(sentence) is not None
 
 

@@ -27,7 +27,7 @@ _START = [
     r"the (?:opinions|views) expressed (?:in this|here)",
 ]
 _END = [
-    r"\((?:photo|picture|image|video|credit)\s*(?:by|credit|:)[^)]*\)\s*$",
+    r"\((?:file\s+)?(?:photo|picture|image|video|credit)\s*(?:by|credit|:)[^)]*\)\s*$",
     rf"(?:[/©]\s*|\bvia\s+|\bcredit:?\s+|\bphoto:?\s+){_AGENCY}\)?\.?\s*$",
     r"\bcontributed (?:to )?(?:this|the) (?:report|story|article)\s*\.?\s*$",
 ]

@@ -98,11 +98,28 @@ def split_line(line: str) -> list[str]:
 
     A line with no possible boundary before its final punctuation (no '.', '!', '?' or '…' that is
     not glued to a following letter or digit, as in "3.5" or the first dot of "U.S.") is one
-    sentence and skips the Punkt model: most news lines are single sentences.
+    sentence and skips the Punkt model: most news lines are single sentences. A boundary Punkt puts
+    inside an open bracket is undone.
     """
     if not _BOUNDARY_RE.search(line.rstrip(_TRAILING)):
         return [line] if line else []
-    return [s.strip() for s in _tokenizer().tokenize(line) if s.strip()]
+    out: list[str] = []
+    for piece in _tokenizer().tokenize(line):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if out and _unclosed(out[-1]) and (")" in piece or ">" in piece or "]" in piece):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _unclosed(sentence: str) -> bool:
+    """An opening bracket not yet closed: a boundary found inside "<N.Z. Forest Products Ltd>" or
+    "(Oct 1/Sept. 30)" is an abbreviation's full stop, not a sentence end."""
+    return (sentence.count("(") > sentence.count(")") or sentence.count("<") > sentence.count(">")
+            or sentence.count("[") > sentence.count("]"))
 
 
 def body_sentences(text: str) -> list[str]:

@@ -3,7 +3,8 @@
 Before summarizing, each article's lines and sentences are recorded per source (`template_lines`), so a
 line that recurs across a source's articles (a feed's sign-up prompt, a blog's "The post ... appeared
 first on ...", a series intro) is learned as that source's furniture and never becomes a summary
-sentence; the tagger can ask for the same set with `template_keys`.
+sentence; the tagger can ask for the same set with `template_keys`. Only a source's newest
+`TEMPLATE_WINDOW` articles are kept.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import load_only
 
 from newsbrief.store import Article, Store, Summary, TemplateLine
@@ -53,20 +54,37 @@ def source_key(article: Article) -> str:
     return "site:" + (article.origin or article.source).rsplit("/", 1)[0]
 
 
-def learn_templates(session, articles: list[Article]) -> None:
-    """Record the line and sentence keys of articles not yet recorded (idempotent per article)."""
+TEMPLATE_WINDOW = 200
+"""Template lines are kept for a source's newest this-many articles (by id, i.e. in the order they were
+stored), so the store stays bounded (about 30 keys an article) and a template is what the source repeats
+now: its furniture recurs in nearly every item, so three of the last 200 is always met, while a real
+sentence must recur in three stories of that window to be taken for template text (two quoting it never
+suffice; see `TEMPLATE_MIN_ARTICLES`)."""
+
+
+def learn_templates(session, articles: list[Article], window: int = TEMPLATE_WINDOW) -> None:
+    """Record the line and sentence keys of articles not yet recorded (idempotent per article), then drop
+    the keys of articles that fell out of their source's window."""
     ids = [a.id for a in articles]
     if not ids:
         return
     known = set(session.execute(select(TemplateLine.article_id).where(TemplateLine.article_id.in_(ids))
                                 .distinct()).scalars())
+    touched: set[str] = set()
     for article in articles:
         if article.id in known:
             continue
         source = source_key(article)
+        touched.add(source)
         insert_new(session, TemplateLine, [{"source": source, "key": key, "article_id": article.id}
                                            for key in sorted(template_candidates(article.text, article.title))])
     session.flush()
+    for source in sorted(touched):
+        cutoff = session.execute(select(TemplateLine.article_id).where(TemplateLine.source == source).distinct()
+                                 .order_by(TemplateLine.article_id.desc()).offset(window - 1).limit(1)).scalar()
+        if cutoff is not None:
+            session.execute(delete(TemplateLine).where(TemplateLine.source == source,
+                                                       TemplateLine.article_id < cutoff))
 
 
 def template_keys(session, source: str) -> frozenset[str]:
