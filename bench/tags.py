@@ -210,7 +210,7 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
 
     rng = random.Random(seed)
     scores = [score_article(a["title"], a["text"], taxonomy) for a in articles]
-    grid = [x / 100 for x in range(30, 99, 2)]
+    grid = [x / 100 for x in range(4, 98, 2)]
     samples = [[rng.randrange(len(articles)) for _ in articles] for _ in range(rounds)]
     fitted = {}
     for topic in taxonomy.topics:

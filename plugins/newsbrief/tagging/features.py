@@ -12,6 +12,7 @@ high-precision inputs to the model.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -28,6 +29,7 @@ from newsbrief.text.sentences import HEADING, segment, split_line
 HASH_BITS = 18
 DIM = 1 << HASH_BITS
 TERM_FEATURES = 3
+TERM_SENTENCES = 40   # term scores read the title, headings and first sentences: where news puts its point
 _TOKEN = re.compile(r"[^\W_]+(?:['’.,\-–][^\W_]+)*", re.UNICODE)
 _SCORE = re.compile(r"\d{1,3}[-–]\d{1,3}")
 _NUMBER = re.compile(r"[\d.,]+")
@@ -67,17 +69,20 @@ def stems_of(text: str) -> list[str]:
     return [s for token in _TOKEN.findall(text) for s in word_stems(token)]
 
 
-_ENTRIES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+_STEMS: dict[str, tuple[str, ...]] = {}
+_HASHES: dict[str, tuple[int, ...]] = {}
 
 
-def _entry(token: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """A token's stems and the hashes of those that are not stop words, cached per token."""
-    stems = word_stems(token)
+def _learn(tokens: set[str]) -> None:
+    """Cache the stems of new tokens and the hashes of those that are not stop words."""
     stops = _stop_stems()
-    out = (stems, tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops))
-    if len(_ENTRIES) < 500_000:
-        _ENTRIES[token] = out
-    return out
+    if len(_STEMS) > 500_000:
+        _STEMS.clear()
+        _HASHES.clear()
+    for token in tokens:
+        stems = word_stems(token)
+        _STEMS[token] = stems
+        _HASHES[token] = tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
 
 
 @dataclass
@@ -93,50 +98,61 @@ class Document:
     occ_ids: np.ndarray    # feature id of every occurrence
     occ_sentence: np.ndarray
     body_sentences: int
+    sections: list[int]
 
 
-def units(title: str, text: str, lead_sentences: int = 2) -> tuple[list[str], list[int]]:
-    """The article's sentences with their zone: title, lead (headings and the first sentences) or body;
-    furniture (bylines, captions, share prompts) left out."""
-    sentences, zones = [], []
+def units(title: str, text: str, lead_sentences: int = 2) -> tuple[list[str], list[int], list[int]]:
+    """The article's sentences with their zone (title, lead: headings and the first sentences, or
+    body) and their section (a heading and the paragraphs under it, or one paragraph where there are
+    no headings; the title is section 0); furniture (bylines, captions, share prompts) left out."""
+    sentences, zones, sections = [], [], []
     title = " ".join((title or "").split())
     if title:
         sentences.append(title)
         zones.append(TITLE)
+        sections.append(0)
     body = 0
+    section, under_heading = 0, False
     for block in segment(text or ""):
         if block.kind == HEADING:
             if block.text != title and not is_boilerplate(block.text):
+                section += 1
+                under_heading = True
                 sentences.append(block.text)
                 zones.append(LEAD)
+                sections.append(section)
             continue
+        if not under_heading:
+            section += 1
+        under_heading = False
         for sentence in split_line(block.text):
             if (body == 0 and sentence == title) or is_boilerplate(sentence):
                 continue
             sentences.append(sentence)
             zones.append(LEAD if body < lead_sentences else BODY)
+            sections.append(section)
             body += 1
-    return sentences, zones
+    return sentences, zones, sections
 
 
 def document(title: str, text: str, lead_sentences: int = 2) -> Document:
-    sentences, zones = units(title, text, lead_sentences)
-    return featurize(sentences, zones, sum(z != TITLE for z in zones))
+    sentences, zones, sections = units(title, text, lead_sentences)
+    return featurize(sentences, zones, sum(z != TITLE for z in zones), sections)
 
 
-def featurize(sentences: list[str], zones: list[int], body: int) -> Document:
+def featurize(sentences: list[str], zones: list[int], body: int, sections: list[int] | None = None) -> Document:
     stems: list[list[str]] = []
     hashes: list[int] = []
     where: list[int] = []
-    get = _ENTRIES.get
+    chain = itertools.chain.from_iterable
     for k, sentence in enumerate(sentences):
-        words: list[str] = []
+        tokens = _TOKEN.findall(sentence)
+        new = set(tokens).difference(_STEMS)
+        if new:
+            _learn(new)
+        stems.append(list(chain(map(_STEMS.__getitem__, tokens))))
         before = len(hashes)
-        for token in _TOKEN.findall(sentence):
-            entry = get(token) or _entry(token)
-            words.extend(entry[0])
-            hashes.extend(entry[1])
-        stems.append(words)
+        hashes.extend(chain(map(_HASHES.__getitem__, tokens)))
         where.extend([k] * (len(hashes) - before))
     h = np.array(hashes, dtype=np.int64)
     s = np.array(where, dtype=np.int64)
@@ -154,7 +170,8 @@ def featurize(sentences: list[str], zones: list[int], body: int) -> Document:
         values /= np.sqrt(np.dot(values, values))
     else:
         uniq, values = np.zeros(0, dtype=np.int64), np.zeros(0)
-    return Document(sentences, zones, stems, uniq, values, occ, occ_sentence, body)
+    sections = sections if sections is not None else [0] * len(sentences)
+    return Document(sentences, zones, stems, uniq, values, occ, occ_sentence, body, sections)
 
 
 @dataclass(frozen=True)
@@ -186,10 +203,12 @@ class TermIndex:
                         table[stems_[0]].append(_Phrase(stems_, k, kind, 0.0, False))
         self.table = {k: tuple(sorted(v, key=lambda p: -len(p.stems))) for k, v in table.items()}
         self.starts = frozenset(self.table)
+        self.thresholds = np.array([t.threshold for t in taxonomy.topics])
 
     def scores(self, doc: Document) -> np.ndarray:
-        """Each topic's term score divided by its threshold (the old rules' scale: 1.0 = would tag), and
-        the sentences each topic's terms were found in: {topic: {sentence: gained}}."""
+        """Each topic's term score over the first TERM_SENTENCES units, divided by its threshold (the
+        rules' scale: 1.0 = they would tag), and, in `last_sentences`, what each topic's terms gained
+        in each sentence: {topic: {sentence: gained}}. The n-gram features cover the whole article."""
         scoring = self.taxonomy.scoring
         n = len(self.taxonomy.topics)
         total = np.zeros(n)
@@ -197,10 +216,11 @@ class TermIndex:
         self.last_sentences: dict[int, dict[int, float]] = defaultdict(dict)
         position = {TITLE: scoring.title_weight, LEAD: scoring.lead_weight, BODY: 1.0}
         starts = self.starts
-        for k, words in enumerate(doc.stems):
-            if starts.isdisjoint(words):
+        for k, words in enumerate(doc.stems[:TERM_SENTENCES]):
+            first = starts.intersection(words)
+            if not first:
                 continue
-            found = [(i, p) for i, w in enumerate(words) if w in self.table for p in self.table[w]
+            found = [(i, p) for w in first for i in _positions(words, w) for p in self.table[w]
                      if tuple(words[i:i + len(p.stems)]) == p.stems]
             if not found:
                 continue
@@ -228,8 +248,17 @@ class TermIndex:
                 self.last_sentences[t][k] = gained
         ref = scoring.length_ref
         norm = math.sqrt(max(doc.body_sentences, ref / 4) / ref)
-        thresholds = np.array([t.threshold for t in self.taxonomy.topics])
-        return total / norm / thresholds
+        return total / norm / self.thresholds
+
+
+def _positions(words: list[str], word: str) -> list[int]:
+    out, i = [], -1
+    try:
+        while True:
+            i = words.index(word, i + 1)
+            out.append(i)
+    except ValueError:
+        return out
 
 
 def term_features(relative: np.ndarray) -> np.ndarray:

@@ -22,6 +22,9 @@ from newsbrief.tagging.taxonomy import Taxonomy, Topic
 
 log = logging.getLogger(__name__)
 
+SECTION_SENTENCES = 3
+SECTION_WEIGHT = 1.0
+
 
 @dataclass(frozen=True)
 class TagHit:
@@ -55,24 +58,59 @@ class Tagger:
                 W[:, k], V[k], b[k] = extra.W[:, j], extra.V[j], extra.b[j]
         self.W, self.V, self.b = W, V, b
         self.cut = np.array([t.min_probability for t in taxonomy.topics])
+        self.thresholds = [t.threshold for t in taxonomy.topics]
 
     def analyse(self, title: str, text: str) -> tuple[Document, np.ndarray, dict]:
         doc = document(title, text, self.taxonomy.scoring.lead_sentences)
         relative = self.index.scores(doc)
         z = doc.values @ self.W[doc.ids] + (term_features(relative) * self.V).sum(1) + self.b
-        return doc, 1.0 / (1.0 + np.exp(-z)), self.index.last_sentences
+        p = 1.0 / (1.0 + np.exp(-z))
+        if doc.sections and doc.sections[-1] >= 2:
+            p = np.maximum(p, self.section_probability(doc))
+        return doc, p, self.index.last_sentences
 
-    def evidence(self, doc: Document, k: int, term_sentences: dict[int, float], limit: int) -> list[str]:
-        """The sentences whose features add most to topic k (its term matches included), best first."""
-        if not doc.sentences or limit <= 0:
-            return []
-        score = np.bincount(doc.occ_sentence, weights=self.W[doc.occ_ids, k], minlength=len(doc.sentences))
-        threshold = self.taxonomy.topics[k].threshold
-        for s, gained in term_sentences.items():
-            score[s] += gained / threshold
-        order = sorted(range(len(doc.sentences)), key=lambda s: (-score[s], s))
-        chosen = [s for s in order if score[s] > 0][:limit] or order[:1]
-        return [doc.sentences[s] for s in chosen]
+    def section_probability(self, doc: Document) -> np.ndarray:
+        """Each topic's best probability over the article's sections of at least SECTION_SENTENCES
+        sentences, times SECTION_WEIGHT: a topic that is the subject of one section of a long
+        article (a heading and its paragraph on trade in a war report) is a topic of the article."""
+        sec = np.asarray(doc.sections)
+        sizes = np.bincount(sec)
+        eligible = np.flatnonzero(sizes >= SECTION_SENTENCES)
+        eligible = eligible[eligible > 0]
+        if eligible.size == 0 or eligible.size == 1 and sizes[eligible[0]] == sizes[1:].sum():
+            return np.zeros(len(self.b))
+        occ_sec = sec[doc.occ_sentence]
+        counts = np.bincount(occ_sec, minlength=sizes.size).astype(float)
+        contrib = self.W[doc.occ_ids]
+        z = np.stack([np.bincount(occ_sec, weights=contrib[:, k], minlength=sizes.size)
+                      for k in range(contrib.shape[1])], axis=1)
+        relative = np.zeros((sizes.size, len(self.b)))
+        for k, gained in self.index.last_sentences.items():
+            for sentence, g in gained.items():
+                relative[sec[sentence], k] += g / self.thresholds[k]
+        terms = np.stack([term_features(relative[s]) for s in eligible])
+        z = (z[eligible] / np.sqrt(np.maximum(counts[eligible], 1.0))[:, None] + (terms * self.V).sum(2) + self.b)
+        return SECTION_WEIGHT / (1.0 + np.exp(-z.max(axis=0)))
+
+    def evidence(self, doc: Document, kept: list[int], terms: dict[int, dict[int, float]],
+                 limit: int) -> dict[int, list[str]]:
+        """For each kept topic, the sentences whose features add most to its score (its term matches
+        included), best first; the best one at least, so no tag goes unexplained."""
+        n = len(doc.sentences)
+        if not kept or limit <= 0:
+            return {k: [] for k in kept}
+        occ = self.W[doc.occ_ids][:, kept]
+        size = np.sqrt(np.maximum(np.bincount(doc.occ_sentence, minlength=n), 1))
+        out = {}
+        for j, k in enumerate(kept):
+            # per sqrt(features), so a long sentence does not win by length alone
+            score = np.bincount(doc.occ_sentence, weights=occ[:, j], minlength=n) / size
+            for s, gained in terms.get(k, {}).items():
+                score[s] += gained / self.thresholds[k]
+            order = np.argsort(-score, kind="stable")[:limit]
+            chosen = [int(s) for s in order if score[s] > 0] or [int(order[0])]
+            out[k] = [doc.sentences[s] for s in chosen]
+        return out
 
     def tag(self, title: str, text: str, max_evidence: int = 3) -> list[TagHit]:
         doc, p, terms = self.analyse(title, text)
@@ -85,8 +123,9 @@ class Tagger:
         for k in sorted(hit, key=lambda k: (-margin[k], k)):
             if not any(topics[j].id in topics[k].yields_to and margin[j] > margin[k] for j in kept):
                 kept.append(k)
-        hits = [TagHit(tag=topics[k].id, label=topics[k].label, score=round(float(p[k]), 3),
-                       evidence=self.evidence(doc, k, terms.get(k, {}), max_evidence)) for k in kept]
+        evidence = self.evidence(doc, kept, terms, max_evidence)
+        hits = [TagHit(tag=topics[k].id, label=topics[k].label, score=round(float(p[k]), 3), evidence=evidence[k])
+                for k in kept]
         return sorted(hits, key=lambda h: (-h.score, h.tag))
 
 

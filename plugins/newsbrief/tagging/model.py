@@ -86,7 +86,7 @@ class Sample:
     weight: float = 1.0
 
 
-def fit(samples: list[Sample], topics: list[str], *, l2: float = 1e-3, iterations: int = 300,
+def fit(samples: list[Sample], topics: list[str], *, l2: float = 3e-5, iterations: int = 400,
         rate: float = 0.05, columns: list[int] | None = None) -> Weights:
     """Logistic regression for each topic, full-batch Adam on the hashed features (deterministic:
     no sampling, fixed order). `columns` maps each trained topic to its row of `terms` (default:
