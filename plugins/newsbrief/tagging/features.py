@@ -143,9 +143,9 @@ def document(title: str, text: str, lead_sentences: int = 2) -> Document:
 def featurize(sentences: list[str], zones: list[int], body: int, sections: list[int] | None = None) -> Document:
     stems: list[list[str]] = []
     hashes: list[int] = []
-    where: list[int] = []
+    sizes: list[int] = []
     chain = itertools.chain.from_iterable
-    for k, sentence in enumerate(sentences):
+    for sentence in sentences:
         tokens = _TOKEN.findall(sentence)
         new = set(tokens).difference(_STEMS)
         if new:
@@ -153,9 +153,9 @@ def featurize(sentences: list[str], zones: list[int], body: int, sections: list[
         stems.append(list(chain(map(_STEMS.__getitem__, tokens))))
         before = len(hashes)
         hashes.extend(chain(map(_HASHES.__getitem__, tokens)))
-        where.extend([k] * (len(hashes) - before))
-    h = np.array(hashes, dtype=np.int64)
-    s = np.array(where, dtype=np.int64)
+        sizes.append(len(hashes) - before)
+    h = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
+    s = np.repeat(np.arange(len(sentences), dtype=np.int64), sizes)
     same = s[:-1] == s[1:]
     grams = np.concatenate([h, ((h[:-1] * 0x01000193) ^ h[1:])[same] & 0xFFFFFFFF])
     at = np.concatenate([s, s[:-1][same]])
