@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags bench-ingest bench-alerts bench-scale bench-celery bench-text lint audit lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags tag-model bench-ingest bench-alerts bench-scale bench-celery bench-text lint audit lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,8 +67,11 @@ bench-celery: install ## Manual seed_digest trigger -> email on the native Celer
 bench-text: install ## Real-feed furniture share and Reuters wrapped-text fragments (bench/results/text_quality.json)
 	$(BIN)/python bench/text_quality.py
 
-bench-tags: install ## Tag precision/recall/F1 per topic on the labelled real articles (development and holdout splits)
+bench-tags: install ## Tag P/R/F1 per topic (development, holdout), Reuters TRAIN trade, BBC sport/world checks, 3 kB speed
 	$(BIN)/python bench/tags.py
+
+tag-model: install ## Rebuild the shipped tag model plugins/newsbrief/tagging/model.bin from config/topic_examples.yaml, IPTC and bbc-summary-100 (same bytes every time)
+	$(BIN)/python -m newsbrief.tagging.train
 
 bench-ingest: install ## Feeds/s and articles/s for 200 feeds on loopback; dedup and cluster counts on real feeds
 	$(BIN)/python bench/ingest.py

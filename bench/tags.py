@@ -1,6 +1,6 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--reuters] [--fit] [--development]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--no-reuters] [--fit] [--development]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -12,9 +12,10 @@ the held-out split `holdout`, which no rule was tuned on.
 Speed: articles per second over all labelled articles, text already loaded.
 Writes bench/results/tags.json with the git commit. --errors lists the development articles' false
 positives and negatives with their evidence; the holdout's are never printed, so it stays unseen.
---reuters also scores the tariffs tag against Reuters-21578's own `trade` topic on all 7,775
-training articles that have topics (a second, independent labelling; takes a few minutes).
---fit prints per-topic thresholds fitted on the development articles (bootstrap: the best, the plateau
+It also scores the tariffs tag against Reuters-21578's own `trade` topic on all 14,668 TRAIN
+articles (a second, independent labelling; --no-reuters skips it), sport recall and world-news/trade
+tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
+--fit prints per-topic min_probability cuts fitted on the development articles (bootstrap: the best, the plateau
 near it and its middle) and stops. --development scores the development articles alone and writes
 nothing, so rules can be reworked without seeing the holdout totals each run.
 
@@ -42,6 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
 from newsbrief.tagging import load_taxonomy, score_article, tag_article  # noqa: E402
+from newsbrief.tagging.model import MODEL_PATH  # noqa: E402
 
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 LABELS_FILE = REPO_ROOT / "bench" / "data" / "tag-labels.jsonl"
@@ -197,7 +199,7 @@ def print_errors(articles: list[dict], hits: dict[str, list]) -> None:
 
 def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: int = 7,
                    margin: float = 0.02) -> dict[str, dict]:
-    """Per topic, the middle of the plateau of thresholds whose mean bootstrap F1 on the given (dev)
+    """Per topic, the middle of the plateau of min_probability cuts whose mean bootstrap F1 on the given (dev)
     articles is within `margin` of the best.
 
     Resampling keeps a threshold from sitting on the edge that one or two articles happen to favour;
@@ -208,7 +210,7 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
 
     rng = random.Random(seed)
     scores = [score_article(a["title"], a["text"], taxonomy) for a in articles]
-    grid = [x / 2 for x in range(4, 41)]
+    grid = [x / 100 for x in range(4, 98, 2)]
     samples = [[rng.randrange(len(articles)) for _ in articles] for _ in range(rounds)]
     fitted = {}
     for topic in taxonomy.topics:
@@ -236,30 +238,86 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
 
 
 def reuters_trade(taxonomy, tag: str = "tariffs", root: Path = SHARED_DATA) -> dict | None:
-    """The tag against Reuters-21578's own `trade` topic on every training article that has topics.
+    """The tag against Reuters-21578's own `trade` topic on all 14,668 TRAIN articles (an article
+    without topics is a negative).
 
     Reuters' `trade` is broader than trade policy (it includes trade figures and some economy
-    stories), so this is a check on a second, independent labelling, not the benchmark itself.
+    stories), so this is a check on a second, independent labelling. Reuters is research-only: it is
+    scored here and never trains the shipped model.
     """
     path = root / "tagging" / "reuters21578-train" / "articles.jsonl"
     if not path.exists():
         return None
-    rows = [r for r in _reuters(path.resolve()).values() if r.get("topics")]
+    rows = list(_reuters(path.resolve()).values())
     tp = fp = fn = 0
     for row in rows:
         title, text = load_article(f"tagging/reuters21578-train/articles.jsonl#newid={row['newid']}", root)
         pred = any(h.tag == tag for h in tag_article(title, text, taxonomy))
-        gold = "trade" in row["topics"]
+        gold = "trade" in (row.get("topics") or [])
         tp += pred and gold
         fp += pred and not gold
         fn += gold and not pred
     return {"tag": tag, "articles": len(rows), **prf(tp, fp, fn)}
 
 
+WORLD = ("conflict", "ceasefire", "humanitarian", "diplomacy", "sanctions", "defence")
+
+
+def bbc_checks(taxonomy, root: Path = SHARED_DATA) -> dict | None:
+    """On bbc-summary-100: the share of sport stories tagged sport, and the share of sport, tech and
+    entertainment stories that get a world-news tag (conflict, ceasefire, humanitarian, diplomacy,
+    sanctions, defence) or the trade tag."""
+    base = root / "bbc-summary-100" / "article"
+    if not base.is_dir():
+        return None
+    out: dict = {}
+    world = trade = total = 0
+    for folder in ("sport", "tech", "entertainment"):
+        tagged = []
+        for path in sorted((base / folder).glob("*.txt")):
+            title, text = load_article(str(path.relative_to(root)), root)
+            tagged.append({h.tag for h in tag_article(title, text, taxonomy)})
+        if folder == "sport":
+            out["sport_recall"] = round(sum("sport" in t for t in tagged) / len(tagged), 4)
+        world += sum(bool(t & set(WORLD)) for t in tagged)
+        trade += sum("tariffs" in t for t in tagged)
+        total += len(tagged)
+    out |= {"articles": total, "world_tag_share": round(world / total, 4), "trade_tag_share": round(trade / total, 4)}
+    return out
+
+
+def speed_3kb(taxonomy, root: Path = SHARED_DATA, seconds: float = 3.0) -> dict | None:
+    """Articles per CPU second on one core for 3 kB articles: each BBC article extended with the next
+    ones of its folder to at least 3,000 characters (text loaded, taxonomy compiled, as in the tag stage)."""
+    base = root / "bbc-summary-100" / "article"
+    if not base.is_dir():
+        return None
+    articles = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        loaded = [load_article(str(p.relative_to(root)), root) for p in sorted(folder.glob("*.txt"))]
+        for i, (title, text) in enumerate(loaded):
+            k = i
+            while len(text) < 3000:
+                k = (k + 1) % len(loaded)
+                text += "\n" + loaded[k][1]
+            articles.append((title, text[:3200]))
+    for title, text in articles:
+        tag_article(title, text, taxonomy)
+    rounds, cpu_start = 0, time.process_time()
+    while rounds < 3 or time.process_time() - cpu_start < seconds:
+        for title, text in articles:
+            tag_article(title, text, taxonomy)
+        rounds += 1
+    cpu = time.process_time() - cpu_start
+    return {"articles_per_cpu_second": round(rounds * len(articles) / cpu, 1), "articles": len(articles),
+            "rounds": rounds, "mean_chars": round(sum(len(t) for _, t in articles) / len(articles))}
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "config/topics.yaml", "plugins/newsbrief/tagging"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "config/topics.yaml", "config/topic_examples.yaml",
+                                "plugins/newsbrief/tagging"],
                                cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -271,12 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true",
                         help="list the development articles' wrong tags with evidence (never the holdout's)")
     parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
-    parser.add_argument("--reuters", action="store_true",
-                        help="also score the tariffs tag against Reuters-21578's `trade` topic (all training articles)")
+    parser.add_argument("--no-reuters", action="store_true",
+                        help="skip scoring the tariffs tag against Reuters-21578's `trade` topic (all 14,668 TRAIN articles)")
     parser.add_argument("--development", action="store_true",
                         help="score the development articles only (no holdout totals, no results file): for rule work")
     parser.add_argument("--fit", action="store_true",
-                        help="print per-topic thresholds fitted on the development articles (bootstrap) and stop")
+                        help="print per-topic min_probability cuts fitted on the development articles (bootstrap) and stop")
     args = parser.parse_args(argv)
 
     taxonomy = load_taxonomy()
@@ -286,11 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         articles = [a for a in articles if a["split"] in DEVELOPMENT]
     if args.fit:
         fitted = fit_thresholds(articles, taxonomy)
-        print("threshold per topic: now, best on development articles (bootstrap mean F1), plateau within 0.02 "
-              "of it, its middle")
+        print("min_probability per topic: now, best on development articles (bootstrap mean F1), plateau within "
+              "0.02 of it, its middle")
         for topic in taxonomy.topics:
             f = fitted[topic.id]
-            print(f"{topic.id:<15} now {topic.threshold:>5}  best {f['best']:>5} (F1 {f['f1']:.3f})  "
+            print(f"{topic.id:<15} now {topic.min_probability:>5}  best {f['best']:>5} (F1 {f['f1']:.3f})  "
                   f"plateau {f['low']}-{f['high']}  middle {f['chosen']:>5}")
         return 0
     unknown = sorted({t for a in articles for t in a["tags"]} - set(tags))
@@ -333,13 +391,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nspeed: {speed['articles_per_second']} articles/s wall, {speed['articles_per_cpu_second']} per CPU "
               f"second (one process, {len(articles)} articles of {speed['mean_chars']} characters on average x {rounds})")
 
-    reuters = None
-    if args.reuters:
-        reuters = reuters_trade(taxonomy)
-        if reuters:
-            print(f"\ntariffs vs Reuters-21578 `trade` ({reuters['articles']} training articles with topics): "
-                  f"P {reuters['precision']:.3f}  R {reuters['recall']:.3f}  F1 {reuters['f1']:.3f}  "
-                  f"(tp {reuters['tp']}, fp {reuters['fp']}, fn {reuters['fn']})")
+    reuters = None if args.no_reuters or args.development else reuters_trade(taxonomy)
+    if reuters:
+        print(f"\ntariffs vs Reuters-21578 `trade` (all {reuters['articles']} TRAIN articles): "
+              f"P {reuters['precision']:.3f}  R {reuters['recall']:.3f}  F1 {reuters['f1']:.3f}  "
+              f"(tp {reuters['tp']}, fp {reuters['fp']}, fn {reuters['fn']}; target F1 >= 0.80)")
+    bbc = bbc_checks(taxonomy)
+    if bbc:
+        print(f"\nbbc-summary-100: sport recall {bbc['sport_recall']:.3f} (target 1.0); on its {bbc['articles']} sport, "
+              f"tech and entertainment stories world-news tags {bbc['world_tag_share']:.1%}, trade tag "
+              f"{bbc['trade_tag_share']:.1%} (targets <= 1%)")
+    speed3 = None if args.no_speed else speed_3kb(taxonomy)
+    if speed3:
+        print(f"\nspeed, 3 kB articles: {speed3['articles_per_cpu_second']} articles per CPU second on one core "
+              f"({speed3['articles']} articles of {speed3['mean_chars']} characters x {speed3['rounds']}; target >= 1,000)")
 
     if args.errors:
         print_errors([a for a in articles if a["split"] in DEVELOPMENT], hits)
@@ -349,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"commit": git_commit(), "python": platform.python_version(), "taxonomy": str(taxonomy.path),
            "labels": str(LABELS_FILE.relative_to(REPO_ROOT)), "tags": tags, "results": results, "speed": speed,
-           "reuters_trade": reuters}
+           "speed_3kb": speed3, "reuters_trade": reuters, "bbc": bbc,
+           "model": {"path": str(MODEL_PATH.relative_to(REPO_ROOT)), "bytes": MODEL_PATH.stat().st_size}}
     (RESULTS / "tags.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"\nwrote {(RESULTS / 'tags.json').relative_to(REPO_ROOT)}")
     return 0

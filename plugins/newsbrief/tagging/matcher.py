@@ -1,36 +1,29 @@
-"""Score an article against every topic and explain each tag with the sentences that triggered it.
+"""Tag an article with the topics of the taxonomy and explain each tag with the sentences that earned it.
 
-A tag is evidence, not a guess. Each sentence adds its matched terms' weights (1, 1/2, 1/3... for
-a second and third match in the same sentence, and for a term already seen earlier, so a list or
-a repeated word cannot carry a topic), capped, times the weight of where it stands (title > lead
-and section headings > body). Context-bound words ("strike", "insurgency") count only when a context
-word ("missile") shares their sentence or, with a context_window, a neighbouring one, so a metaphor
-("a backbench insurgency") stays out; exclusions ("trade union") blank their words out, also as
-context. State-bound words ("warned", "talks") count only in a sentence naming two different states
-of the taxonomy's gazetteer ("Iran warns U.S.", "Seoul urges Pyongyang"), so one government
-speaking to another is told from a government speaking to its citizens. The sum is divided by
-sqrt(sentences / length_ref), so a passing mention in a long feature scores lower than the same
-mention in a short brief. A topic that is in neither the title, the lead
-nor a heading is background: with needs_lead it scores 0 unless two sentences raise it with strong
-words, and it counts at background_weight of its score.
-A topic that yields_to another is dropped when that topic is tagged (and not dropped itself) and
-clears its own threshold by a wider margin (score / threshold): a sanctions story about "economic
-pressure" on a country is a sanctions story, not an economy story, and trade talks are trade
-policy, not diplomacy.
+A tag is a probability from the topic's model (newsbrief.tagging.model) over the article's word-stem
+features and its topics.yaml term score, kept when it reaches the topic's min_probability. Its
+evidence is the article's sentences whose features add most to that topic's score (the title
+included), so a reader sees why. A topic that yields_to another is dropped when that topic is kept
+and clears its own cut by a wider margin (probability / min_probability): a sanctions story about
+"economic pressure" is a sanctions story, not an economy story.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import defaultdict
+import logging
 from dataclasses import dataclass
-from functools import cached_property
 
-from newsbrief.tagging.taxonomy import Scoring, States, Taxonomy, Term, Topic, word_spans
-from newsbrief.text.document import strip_dateline
-from newsbrief.text.furniture import is_boilerplate
-from newsbrief.text.sentences import HEADING, segment, split_sentences
+import numpy as np
+
+from newsbrief.tagging import model as tag_model
+from newsbrief.tagging.examples import EXAMPLES_PATH, load_examples
+from newsbrief.tagging.features import Document, TermIndex, document, featurize, term_features
+from newsbrief.tagging.taxonomy import Taxonomy, Topic
+
+log = logging.getLogger(__name__)
+
+SECTION_SENTENCES = 3
+SECTION_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,243 +34,162 @@ class TagHit:
     evidence: list[str]
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """A sentence of the article (or its title, or a heading) with the weight of its position."""
+class Tagger:
+    """The taxonomy compiled for tagging: its term index and one weight column per topic."""
 
-    text: str
-    weight: float
-    words: list[tuple[str, int, int]]
-    stems: tuple[str, ...] = ()
-    at: dict[str, list[int]] | None = None
-    lead: bool = False
-    gazetteer: States | None = None
+    def __init__(self, taxonomy: Taxonomy, weights: tag_model.Weights | None = None):
+        self.taxonomy = taxonomy
+        self.index = TermIndex(taxonomy)
+        base = weights if weights is not None else _shipped()
+        known = [t for t in taxonomy.topics if base is not None and t.id in base.topics]
+        missing = [t for t in taxonomy.topics if t not in known]
+        cols = [base.column(t.id) for t in known] if base is not None else []
+        W = np.zeros((tag_model.DIM, len(taxonomy.topics)), dtype=np.float32)
+        V = np.zeros((len(taxonomy.topics), tag_model.TERM_FEATURES))
+        b = np.zeros(len(taxonomy.topics))
+        order = {t.id: k for k, t in enumerate(taxonomy.topics)}
+        for topic, c in zip(known, cols, strict=True):
+            k = order[topic.id]
+            W[:, k], V[k], b[k] = base.W[:, c], base.V[c], base.b[c]
+        if missing:
+            extra = train_topics(taxonomy, missing, self.index)
+            for j, topic in enumerate(missing):
+                k = order[topic.id]
+                W[:, k], V[k], b[k] = extra.W[:, j], extra.V[j], extra.b[j]
+        self.W, self.V, self.b = W, V, b
+        self.cut = np.array([t.min_probability for t in taxonomy.topics])
+        self.thresholds = [t.threshold for t in taxonomy.topics]
 
-    @classmethod
-    def of(cls, text: str, weight: float, *, lead: bool = False, states: States | None = None) -> _Unit:
-        words = word_spans(text)
-        at: dict[str, list[int]] = defaultdict(list)
-        for i, (w, _, _) in enumerate(words):
-            at[w].append(i)
-        return cls(text, weight, words, tuple(w for w, _, _ in words), dict(at), lead, states)
+    def analyse(self, title: str, text: str) -> tuple[Document, np.ndarray, dict]:
+        doc = document(title, text, self.taxonomy.scoring.lead_sentences)
+        relative = self.index.scores(doc)
+        z = doc.values @ self.W[doc.ids] + (term_features(relative) * self.V).sum(1) + self.b
+        p = 1.0 / (1.0 + np.exp(-z))
+        if doc.sections and doc.sections[-1] >= 2:
+            p = np.maximum(p, self.section_probability(doc))
+        return doc, p, self.index.last_sentences
 
-    @cached_property
-    def states(self) -> int:
-        """How many different states the sentence names (its wire dateline left out); computed once,
-        and only for a sentence holding a needs_states word."""
-        return len(self.gazetteer.named(strip_dateline(self.text))) if self.gazetteer is not None else 0
+    def section_probability(self, doc: Document) -> np.ndarray:
+        """Each topic's best probability over the article's sections of at least SECTION_SENTENCES
+        sentences, times SECTION_WEIGHT: a topic that is the subject of one section of a long
+        article (a heading and its paragraph on trade in a war report) is a topic of the article."""
+        sec = np.asarray(doc.sections)
+        sizes = np.bincount(sec)
+        eligible = np.flatnonzero(sizes >= SECTION_SENTENCES)
+        eligible = eligible[eligible > 0]
+        if eligible.size == 0 or eligible.size == 1 and sizes[eligible[0]] == sizes[1:].sum():
+            return np.zeros(len(self.b))
+        occ_sec = sec[doc.occ_sentence]
+        counts = np.bincount(occ_sec, minlength=sizes.size).astype(float)
+        contrib = self.W[doc.occ_ids]
+        z = np.stack([np.bincount(occ_sec, weights=contrib[:, k], minlength=sizes.size)
+                      for k in range(contrib.shape[1])], axis=1)
+        relative = np.zeros((sizes.size, len(self.b)))
+        for k, gained in self.index.last_sentences.items():
+            for sentence, g in gained.items():
+                relative[sec[sentence], k] += g / self.thresholds[k]
+        terms = np.stack([term_features(relative[s]) for s in eligible])
+        z = (z[eligible] / np.sqrt(np.maximum(counts[eligible], 1.0))[:, None] + (terms * self.V).sum(2) + self.b)
+        return SECTION_WEIGHT / (1.0 + np.exp(-z.max(axis=0)))
 
-    def find(self, phrase: tuple[str, ...]) -> list[int]:
-        n = len(phrase)
-        return [i for i in self.at.get(phrase[0], ()) if self.stems[i:i + n] == phrase]
+    def evidence(self, doc: Document, kept: list[int], terms: dict[int, dict[int, float]],
+                 limit: int) -> dict[int, list[str]]:
+        """For each kept topic, the sentences whose features add most to its score (its term matches
+        included), best first; the best one at least, so no tag goes unexplained."""
+        n = len(doc.sentences)
+        if not kept or limit <= 0:
+            return {k: [] for k in kept}
+        occ = self.W[doc.occ_ids][:, kept]
+        size = np.sqrt(np.maximum(np.bincount(doc.occ_sentence, minlength=n), 1))
+        out = {}
+        for j, k in enumerate(kept):
+            # per sqrt(features), so a long sentence does not win by length alone
+            score = np.bincount(doc.occ_sentence, weights=occ[:, j], minlength=n) / size
+            for s, gained in terms.get(k, {}).items():
+                score[s] += gained / self.thresholds[k]
+            order = np.argsort(-score, kind="stable")[:limit]
+            chosen = [int(s) for s in order if score[s] > 0] or [int(order[0])]
+            out[k] = [doc.sentences[s] for s in chosen]
+        return out
 
-
-def _units(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], int]:
-    scoring, states = taxonomy.scoring, taxonomy.states
-    units: list[_Unit] = []
-    title = " ".join((title or "").split())
-    if title:
-        units.append(_Unit.of(title, scoring.title_weight, lead=True, states=states))
-    body = 0
-    for block in segment(text or ""):
-        if block.kind == HEADING:
-            if block.text != title and not is_boilerplate(block.text):
-                units.append(_Unit.of(block.text, scoring.heading_weight, lead=True, states=states))
-            continue
-        for sentence in split_sentences(block.text):
-            if (body == 0 and sentence == title) or is_boilerplate(sentence):
-                continue
-            lead = body < scoring.lead_sentences
-            units.append(_Unit.of(sentence, scoring.lead_weight if lead else 1.0, lead=lead, states=states))
-            body += 1
-    return units, body
-
-
-def _blocked(unit: _Unit, topic: Topic, index: _Index, patterns: bool = True) -> set[int]:
-    blocked: set[int] = set()
-    for phrase in index.exclude_in(unit):
-        for i in unit.find(phrase):
-            blocked.update(range(i, i + len(phrase)))
-    if not patterns or (index.any_exclude is not None and not index.any_exclude.search(unit.text)):
-        return blocked
-    for rx in topic.exclude_patterns:
-        for m in rx.finditer(unit.text):
-            blocked.update(k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start())
-    return blocked
-
-
-def _has_context(unit: _Unit, index: _Index, blocked: set[int]) -> bool:
-    return any(not blocked.intersection(range(i, i + len(phrase)))
-               for phrase in index.context_in(unit) for i in unit.find(phrase))
-
-
-@dataclass(frozen=True)
-class _Index:
-    """A topic's phrases grouped by their first stem, so a sentence looks up only the terms that can
-    start at one of its words instead of trying every term of the topic: the same matches, in time
-    that grows with the sentence rather than with the topic's word list."""
-
-    terms: dict[str, tuple[Term, ...]]
-    regexes: tuple[Term, ...]
-    exclude: dict[str, tuple[tuple[str, ...], ...]]
-    context: dict[str, tuple[tuple[str, ...], ...]]
-    any_regex: re.Pattern | None = None
-    any_exclude: re.Pattern | None = None
-
-    @classmethod
-    def of(cls, topic: Topic) -> _Index:
-        def group(items, key):
-            out: dict[str, list] = defaultdict(list)
-            for item in items:
-                out[key(item)].append(item)
-            return {k: tuple(v) for k, v in out.items()}
-
-        return cls(terms=group([t for t in topic.terms if t.regex is None], lambda t: t.stems[0]),
-                   regexes=tuple(t for t in topic.terms if t.regex is not None),
-                   exclude=group(topic.exclude, lambda p: p[0]),
-                   context=group(topic.context, lambda p: p[0]),
-                   any_regex=_any([t.regex for t in topic.terms if t.regex is not None]),
-                   any_exclude=_any(list(topic.exclude_patterns)))
-
-    @staticmethod
-    def _pick(table: dict[str, tuple], unit: _Unit) -> list:
-        return [item for stem in unit.at if stem in table for item in table[stem]]
-
-    def exclude_in(self, unit: _Unit) -> list[tuple[str, ...]]:
-        return self._pick(self.exclude, unit)
-
-    def context_in(self, unit: _Unit) -> list[tuple[str, ...]]:
-        return self._pick(self.context, unit)
-
-    def terms_in(self, unit: _Unit) -> list[Term]:
-        return self._pick(self.terms, unit)
+    def tag(self, title: str, text: str, max_evidence: int = 3) -> list[TagHit]:
+        doc, p, terms = self.analyse(title, text)
+        if not doc.sentences:
+            return []
+        topics = self.taxonomy.topics
+        margin = p / self.cut
+        hit = [k for k in range(len(topics)) if p[k] >= self.cut[k]]
+        kept: list[int] = []
+        for k in sorted(hit, key=lambda k: (-margin[k], k)):
+            if not any(topics[j].id in topics[k].yields_to and margin[j] > margin[k] for j in kept):
+                kept.append(k)
+        evidence = self.evidence(doc, kept, terms, max_evidence)
+        hits = [TagHit(tag=topics[k].id, label=topics[k].label, score=round(float(p[k]), 3), evidence=evidence[k])
+                for k in kept]
+        return sorted(hits, key=lambda h: (-h.score, h.tag))
 
 
-_BACKREF = re.compile(r"\\\d|\(\?P=")
+def train_topics(taxonomy: Taxonomy, topics: list[Topic], index: TermIndex) -> tag_model.Weights:
+    """Weights for topics the shipped model does not know: their own examples, description and terms
+    are the positives; the shipped example sentences (all about other things) the negatives."""
+    log.warning("topics %s are not in the shipped tag model: trained from their examples and terms now "
+                "(run `make tag-model` to build them into %s)", ", ".join(t.id for t in topics), tag_model.MODEL_PATH)
+    ids = {t.id for t in topics}
+    samples = []
+
+    def add(text: str, labels: frozenset[str], weight: float = 1.0) -> None:
+        doc = featurize([text], [2], 1)
+        samples.append(tag_model.Sample(doc, term_features(index.scores(doc)), labels, weight))
+
+    for topic in topics:
+        for text in topic.examples:
+            add(text, frozenset([topic.id]))
+        if topic.description:
+            add(topic.description, frozenset([topic.id]))
+        for term in topic.terms:
+            if term.regex is None:
+                add(term.text, frozenset([topic.id]), 0.5)
+    if EXAMPLES_PATH.exists():
+        for text, tags in load_examples(EXAMPLES_PATH).sentences:
+            add(text, frozenset(tags & ids))
+    order = {t.id: k for k, t in enumerate(taxonomy.topics)}
+    return tag_model.fit(samples, [t.id for t in topics], columns=[order[t.id] for t in topics])
 
 
-def _any(patterns: list[re.Pattern]) -> re.Pattern | None:
-    """One expression that matches where any of the patterns would: a text it misses needs none of
-    them tried. None (try each) when they cannot be joined safely (back-references renumber)."""
-    if not patterns or any(_BACKREF.search(p.pattern) for p in patterns):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
-    except re.error:
-        return None
+_SHIPPED: list = []
 
 
-_INDEXES: dict[int, tuple[Topic, _Index]] = {}
+def _shipped() -> tag_model.Weights | None:
+    if not _SHIPPED:
+        try:
+            _SHIPPED.append(tag_model.load())
+        except FileNotFoundError:
+            log.warning("no tag model at %s (run `make tag-model`): every topic is trained from its "
+                        "examples and terms", tag_model.MODEL_PATH)
+            _SHIPPED.append(None)
+    return _SHIPPED[0]
 
 
-def _index(topic: Topic) -> _Index:
-    """The topic's index, built once per loaded topic (keyed by identity, the loaded Topic kept beside
-    it so a recycled id is never mistaken for it)."""
-    cached = _INDEXES.get(id(topic))
-    if cached is None or cached[0] is not topic:
-        cached = (topic, _Index.of(topic))
-        _INDEXES[id(topic)] = cached
+_TAGGERS: dict[int, tuple[Taxonomy, Tagger]] = {}
+
+
+def tagger_for(taxonomy: Taxonomy) -> Tagger:
+    """The taxonomy's tagger, built once per loaded taxonomy (keyed by identity, the taxonomy kept
+    beside it so a recycled id is never mistaken for it)."""
+    cached = _TAGGERS.get(id(taxonomy))
+    if cached is None or cached[0] is not taxonomy:
+        cached = (taxonomy, Tagger(taxonomy))
+        _TAGGERS[id(taxonomy)] = cached
     return cached[1]
 
 
-def _matches(unit: _Unit, topic: Topic, has_context: bool, blocked: set[int],
-             index: _Index, patterns: bool = True) -> list[tuple[str, float, bool]]:
-    """(term, weight, strong) for each non-overlapping match in one sentence, strongest and longest first."""
-    taken = set(blocked)
-    candidates: list[tuple[float, int, int, Term]] = []
-    for term in index.terms_in(unit):
-        if term.needs_context and not has_context:
-            continue
-        found = unit.find(term.stems)
-        if found and term.needs_states and unit.states < 2:
-            continue
-        candidates.extend((term.weight, len(term.stems), i, term) for i in found)
-    if not patterns or (index.any_regex is not None and not index.any_regex.search(unit.text)):
-        regexes: tuple[Term, ...] = ()
-    else:
-        regexes = index.regexes
-    for term in regexes:
-        if term.needs_context and not has_context:
-            continue
-        for m in term.regex.finditer(unit.text):
-            idx = [k for k, (_, s, e) in enumerate(unit.words) if s < m.end() and e > m.start()]
-            if idx:
-                candidates.append((term.weight, len(idx), idx[0], term))
-    out = []
-    for weight, length, start, term in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
-        span = set(range(start, start + length))
-        if span & taken:
-            continue
-        taken |= span
-        out.append((term.text, weight, term.strong))
-    return out
-
-
-def _score_topic(units: list[_Unit], topic: Topic, norm: float, scoring: Scoring,
-                 max_evidence: int) -> tuple[float, list[str]]:
-    cap, background = scoring.sentence_cap, scoring.background_weight
-    seen: dict[str, int] = defaultdict(int)
-    per_unit: list[tuple[float, int]] = []
-    total = 0.0
-    in_lead = False
-    strong_sentences = 0
-    index = _index(topic)
-    joined = "\n".join(u.text for u in units) if index.any_regex or index.any_exclude else ""
-    regexes = index.any_regex is None or index.any_regex.search(joined) is not None
-    excludes = index.any_exclude is None or index.any_exclude.search(joined) is not None
-    blocked = [_blocked(u, topic, index, excludes) for u in units]
-    context = ([_has_context(u, index, b) for u, b in zip(units, blocked, strict=True)] if topic.context
-               else [False] * len(units))
-    window = topic.context_window
-    for position, unit in enumerate(units):
-        weights = []
-        near = any(context[max(0, position - window):position + window + 1])
-        matches = _matches(unit, topic, near, blocked[position], index, regexes)
-        strong_sentences += any(strong for _, _, strong in matches)
-        for text, weight, _ in matches:
-            seen[text] += 1
-            weights.append(weight / seen[text])
-        weights.sort(reverse=True)
-        gained = min(sum(w / rank for rank, w in enumerate(weights, 1)), cap) * unit.weight
-        if gained:
-            per_unit.append((gained, position))
-            total += gained
-            in_lead = in_lead or unit.lead
-    if not in_lead:
-        if topic.needs_lead and strong_sentences < 2:
-            return 0.0, []
-        total *= background
-    best = sorted(per_unit, key=lambda p: (-p[0], p[1]))[:max_evidence]
-    return total / norm, [units[i].text for _, i in best]
-
-
-def _prepare(title: str, text: str, taxonomy: Taxonomy) -> tuple[list[_Unit], float]:
-    """The article's units and its length divisor sqrt(sentences / length_ref), at least 0.5."""
-    units, body = _units(title, text, taxonomy)
-    ref = taxonomy.scoring.length_ref
-    return units, math.sqrt(max(body, ref / 4) / ref)
-
-
 def tag_article(title: str, text: str, taxonomy: Taxonomy, *, max_evidence: int = 3) -> list[TagHit]:
-    """Tags whose score reaches their threshold, best first, each with up to max_evidence sentences."""
-    units, norm = _prepare(title, text, taxonomy)
-    hits, margin = [], {}
-    for topic in taxonomy.topics:
-        score, evidence = _score_topic(units, topic, norm, taxonomy.scoring, max_evidence)
-        if score >= topic.threshold:
-            hits.append(TagHit(tag=topic.id, label=topic.label, score=round(score, 3), evidence=evidence))
-            margin[topic.id] = score / topic.threshold
-    yields = {t.id: t.yields_to for t in taxonomy.topics}
-    # widest margin first, so a topic only gives way to one that is kept itself: economy does not
-    # yield to diplomacy when diplomacy has already given way to tariffs
-    kept: list[TagHit] = []
-    for h in sorted(hits, key=lambda h: -margin[h.tag]):
-        if not any(k.tag in yields[h.tag] and margin[k.tag] > margin[h.tag] for k in kept):
-            kept.append(h)
-    return sorted(kept, key=lambda h: (-h.score, h.tag))
+    """Tags whose probability reaches the topic's min_probability, best first, each with up to
+    max_evidence sentences of the article."""
+    return tagger_for(taxonomy).tag(title, text, max_evidence)
 
 
 def score_article(title: str, text: str, taxonomy: Taxonomy) -> dict[str, float]:
-    """Every topic's score, thresholds ignored: what the benchmark and threshold tuning look at."""
-    units, norm = _prepare(title, text, taxonomy)
-    return {t.id: round(_score_topic(units, t, norm, taxonomy.scoring, 0)[0], 3) for t in taxonomy.topics}
+    """Every topic's probability, cuts ignored: what the benchmark and cut tuning look at."""
+    _, p, _ = tagger_for(taxonomy).analyse(title, text)
+    return {t.id: round(float(p[k]), 3) for k, t in enumerate(taxonomy.topics)}

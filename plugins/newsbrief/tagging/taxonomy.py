@@ -20,10 +20,12 @@ _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 _ROOT_KEYS = {"version", "defaults", "topics", "states"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
-                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead", "background_weight"}
+                 "lead_weight", "lead_sentences", "length_ref", "sentence_cap", "needs_lead", "background_weight",
+                 "min_probability"}
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
-               "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to", "needs_states"}
+               "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to", "needs_states",
+               "examples", "min_probability"}
 _PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude", "needs_states")
 _PATTERN_LISTS = ("patterns", "strong_patterns", "exclude_patterns")
 
@@ -43,6 +45,7 @@ class Scoring:
     sentence_cap: float = 3.0
     needs_lead: bool = False
     background_weight: float = 1.0
+    min_probability: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Topic:
     needs_lead: bool = False
     context_window: int = 0
     yields_to: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    min_probability: float = 0.5
     line: int | None = field(default=None, compare=False)
 
 
@@ -191,7 +196,12 @@ def _scoring(check: Checker, root: dict) -> Scoring:
         needs_lead=check.boolean(node, "needs_lead", "defaults", default=base.needs_lead),
         background_weight=float(check.number(node, "background_weight", "defaults", default=base.background_weight,
                                              minimum=0, maximum=1)),
+        min_probability=_probability(check, node, "defaults", base.min_probability),
     )
+
+
+def _probability(check: Checker, node: dict, where: str, default: float) -> float:
+    return float(check.number(node, "min_probability", where, default=default, minimum=0.01, maximum=0.99))
 
 
 def _states(check: Checker, root: dict) -> States | None:
@@ -263,9 +273,10 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
              + [Term(text, keyword_w, stems=stems, needs_states=True) for text, stems in phrases["needs_states"]]
              + [Term(text, keyword_w, regex=rx) for text, rx in regexes["patterns"]]
              + [Term(text, strong_w, regex=rx, strong=True) for text, rx in regexes["strong_patterns"]])
-    if not terms:
+    if not terms and not entry.get("examples"):
         check.fail(entry, None, f"{where} has nothing to match",
-                   "add at least one of 'strong:', 'keywords:', 'needs_context:', 'patterns:' or 'strong_patterns:'")
+                   "add 'examples:' (sentences about the topic) or at least one of 'strong:', 'keywords:', "
+                   "'needs_context:', 'patterns:' or 'strong_patterns:'")
     return Topic(
         id=topic_id,
         label=label,
@@ -280,6 +291,8 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         context_window=int(check.number(entry, "context_window", where, default=0, minimum=0, maximum=5,
                                         integer=True)),
         yields_to=tuple(check.strings(entry, "yields_to", where)),
+        examples=tuple(" ".join(e.split()) for e in check.strings(entry, "examples", where)),
+        min_probability=_probability(check, entry, where, scoring.min_probability),
         line=entry.line,
     )
 
