@@ -40,7 +40,7 @@ def run_from_context(context, frequencies: tuple[str, ...]) -> dict:
     known = set(taxonomy.ids)
     subscribers = load_subscribers(settings.subscribers_file, known_topics=known)
     store = open_store(settings.store_url)
-    alerts = unmuted([a.alert for a in active_alerts(store, subscribers, known_topics=known)])
+    alerts = unmuted(store, [a.alert for a in active_alerts(store, subscribers, known_topics=known)])
     start, end = interval_from_context(context)
     target = choose_channel(settings.delivery)
     report = run_alerts(store, alerts, start=start, end=end,
