@@ -19,13 +19,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select, update
+
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
 from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, parse_feed
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.sources.seeds import content_hash
 from newsbrief.sources.urls import match_keys
-from newsbrief.store import Article, Store
+from newsbrief.store import Article, Cluster, Store
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.problems import add_problem
 from newsbrief.stories.clustering import Doc, cluster_docs
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 STAGE = "feed"
 PAGE_MAX_BYTES = 3 * 1024 * 1024
 _HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+WINDOW_LIMIT = 20_000
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 
@@ -277,27 +280,44 @@ def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collect
 
 def cluster_articles(store: Store, article_ids: Sequence[int], settings: ClusterSettings | None = None, *,
                      now: datetime | None = None) -> int:
-    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members."""
+    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members.
+
+    Reads plain columns (no ORM objects for a window of thousands of articles) and writes in bulk: the new
+    clusters in one flush, the articles' cluster ids and the representatives in one executemany each."""
     settings = settings or ClusterSettings()
     window = timedelta(hours=settings.window_hours)
     now = now or datetime.now(UTC)
     new = set(article_ids)
+    columns = (Article.id, Article.title, Article.text, Article.cluster_id, Article.source, Article.extraction)
     with store.session() as s:
-        articles = {a.id: a for a in feed_store.recent_articles(s, now - window)}
-        missing = new - articles.keys()
-        if missing:
-            articles.update({a.id: a for a in s.query(Article).filter(Article.id.in_(missing))})
-        docs = [Doc(a.id, a.title, a.text, a.cluster_id, a.source) for a in articles.values()]
-        touched = 0
+        rows = {r.id: r for r in s.execute(select(*columns).where(Article.ingested_at >= now - window)
+                                           .order_by(Article.id.desc()).limit(WINDOW_LIMIT))}
+        missing = sorted(new - rows.keys())
+        for start in range(0, len(missing), 500):
+            rows.update((r.id, r) for r in s.execute(select(*columns).where(
+                Article.id.in_(missing[start:start + 500]))))
+        docs = [Doc(r.id, r.title, r.text, r.cluster_id, r.source) for r in rows.values()]
+        created: list[tuple[list[int], Cluster]] = []
+        kept: list[tuple[list[int], int, int]] = []
         for group in cluster_docs(docs, threshold=settings.threshold, title_threshold=settings.title_threshold):
             if not new.intersection(group):
                 continue
-            members = [articles[i] for i in group]
+            members = [rows[i] for i in group]
             existing = sorted({a.cluster_id for a in members if a.cluster_id is not None})
             rep = max(members, key=lambda a: (a.extraction == "full", len(a.text or ""), -a.id))
-            feed_store.assign_cluster(s, group, rep.id, existing[0] if existing else None)
-            touched += 1
-    return touched
+            if existing:
+                kept.append((group, existing[0], rep.id))
+            else:
+                created.append((group, Cluster(representative_id=rep.id)))
+        s.add_all([cluster for _, cluster in created])
+        s.flush()
+        if kept:
+            s.execute(update(Cluster), [{"id": cid, "representative_id": rep} for _, cid, rep in kept])
+        moves = [{"id": i, "cluster_id": cluster.id} for group, cluster in created for i in group]
+        moves += [{"id": i, "cluster_id": cid} for group, cid, _ in kept for i in group if rows[i].cluster_id != cid]
+        if moves:
+            s.execute(update(Article), moves)
+    return len(created) + len(kept)
 
 
 def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:
