@@ -3,8 +3,9 @@
 Usage:  .venv/bin/python bench/scale.py [--postgres] [--sizes 1000,2000,5000,10000]
 
 Articles: Reuters-21578 TRAIN bodies (~0.9 kB) mixed with the full-text items of the shared feeds
-(../shared/data/feeds: entries whose feed text is 800+ characters, one per link; 1-10 kB), spread evenly
-so every size has the same mix of lengths. Research-only data: read from ../shared at run time, never
+(../shared/data/feeds: entries whose feed text is 800+ characters, one per link; 1,446 of them, median
+2.1 kB, up to 58 kB), one article in ten, spread evenly so every size has the same mix of lengths
+(--reuters-only: the bodies alone, as the runs before the mix). Research-only data: read from ../shared at run time, never
 copied. Stages: dedup (content hash + URL keys, batched inserts), summarize, tag, cluster. Prints wall and
 CPU seconds per stage, their total against the target (30 s on SQLite, 45 s on PostgreSQL), peak RSS, and
 the linear-growth check (10k time <= 12 x 1k time for every stage). --postgres uses a fresh database on
@@ -54,7 +55,7 @@ def _feed_items() -> list[dict]:
     return out
 
 
-def _bodies(n: int) -> list[dict]:
+def _bodies(n: int, mix: bool = True) -> list[dict]:
     """n articles: Reuters bodies with the shared feeds' full-text items spread evenly among them."""
     reuters = []
     with DATA.open() as fh:
@@ -64,7 +65,7 @@ def _bodies(n: int) -> list[dict]:
                 reuters.append(row)
                 if len(reuters) == n:
                     break
-    items = _feed_items()[: n // 10]
+    items = _feed_items()[: n // 10] if mix else []
     every = max(1, n // max(len(items), 1))
     out, pending = [], iter(items)
     for k, row in enumerate(reuters):
@@ -130,6 +131,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="a fresh database on the local PostgreSQL")
     parser.add_argument("--sizes", default="1000,2000,5000,10000")
+    parser.add_argument("--reuters-only", action="store_true",
+                        help="Reuters bodies alone, the input of the runs before the mix (comparisons)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     if not DATA.exists():
@@ -142,10 +145,11 @@ def main() -> int:
 
     settings = load_settings()
     taxonomy = load_taxonomy(settings.topics_file)
-    rows = _bodies(max(sizes))
+    rows = _bodies(max(sizes), mix=not args.reuters_only)
     target = 45 if args.postgres else 30
     backend = "PostgreSQL (fresh local database)" if args.postgres else "SQLite"
-    print(f"Reuters-21578 TRAIN bodies + shared feeds' full-text items, {backend}, stage functions; wall s / CPU s. "
+    what = "Reuters-21578 TRAIN bodies" + ("" if args.reuters_only else " + shared feeds' full-text items")
+    print(f"{what}, {backend}, stage functions; wall s / CPU s. "
           "NOTE: other helpers load this 2-core machine, so wall times vary; CPU seconds are steadier.")
     print("| articles | mean chars | dedup | summarize | tag | cluster | total | peak RSS |\n|---|---|---|---|---|---|---|---|")
     results = []
@@ -173,7 +177,8 @@ def main() -> int:
     import subprocess
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    out = ROOT / "bench" / "results" / ("scale_postgres.json" if args.postgres else "scale.json")
+    name = "scale_postgres" if args.postgres else "scale"
+    out = ROOT / "bench" / "results" / f"{name}{'_reuters_only' if args.reuters_only else ''}.json"
     out.write_text(json.dumps({"commit": commit, "store": "postgresql" if args.postgres else "sqlite",
                                "machine_shared": True, "units": "[wall s, cpu s]", "runs": results,
                                "growth_10x": growth}, indent=1) + "\n")
