@@ -14,6 +14,7 @@ out its back-off is listed too, so a feed that keeps failing never goes quiet.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -146,7 +147,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     own_client = client is None
     client = client or GuardedClient(limits, allow=allow, max_connections=max(max_workers * 2, 10))
     try:
-        with ParserPool(min(parse_workers, len(due)) if parse_workers else None) as parser, \
+        with ParserPool(min(parse_workers or len(os.sched_getaffinity(0)), len(due))) as parser, \
                 ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
             futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser): cfg
                        for cfg in due}
