@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags tag-model bench-ingest bench-alerts bench-scale bench-celery bench-text lint audit lock clean
+.PHONY: help install airflow-init demo demo-feeds web test test-fast test-integration bench bench-summaries bench-tags tag-model bench-ingest bench-alerts bench-scale bench-scale-pg bench-million bench-celery bench-text lint audit lock clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,11 +58,17 @@ bench: bench-summaries bench-text bench-tags bench-ingest bench-alerts ## All be
 bench-summaries: install ## ROUGE of each summarizer on real BBC articles and publisher standfirsts; speed
 	$(BIN)/python bench/summaries.py
 
-bench-scale: install ## Reuters-21578 bodies through dedup/summarize/tag/cluster at 1k-10k: wall/CPU s, peak RSS (bench/results/scale.json)
+bench-scale: install ## Reuters bodies + shared full-text feed items through dedup/summarize/tag/cluster at 1k-10k: wall/CPU s, peak RSS, growth (bench/results/scale.json)
 	$(BIN)/python bench/scale.py
 
 bench-celery: install ## Manual seed_digest trigger -> email on the native Celery topology, 5 triggers, median (target < 15 s; needs PostgreSQL, redis-server)
 	$(BIN)/python bench/celery.py
+
+bench-scale-pg: install ## bench-scale on a fresh database of the local PostgreSQL (bench/results/scale_postgres.json)
+	$(BIN)/python bench/scale.py --postgres
+
+bench-million: install ## 1,000,000 synthetic articles on the local PostgreSQL: a day's articles, dedup, clustering window, one digest (< 1 s each)
+	$(BIN)/python bench/million.py
 
 bench-text: install ## Real-feed furniture share and Reuters wrapped-text fragments (bench/results/text_quality.json)
 	$(BIN)/python bench/text_quality.py

@@ -4,7 +4,8 @@
 Every day at 07:00 (timezone from `NEWSBRIEF_TIMEZONE`, default UTC) each subscriber gets one email
 with the new stories of the last day on their topics: new seed files plus the feed articles that
 `ingest_feeds` stored during the run's data interval. Nothing is sent twice to the same person; failed
-inputs are listed in the footer.
+inputs are listed in the footer. Summarize and tag are mapped tasks, one per batch of
+`NEWSBRIEF_ARTICLES_PER_TASK` articles (default 1000), so a busy day is shared by several workers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from newsbrief.orchestration.tasks import (
     deliver,
     digest_params,
     ingest_seeds,
+    plan_article_batches,
     redeliver_earlier,
     select_interval_articles,
     summarize,
@@ -39,7 +41,8 @@ def daily_digest():
     seeds = ingest_seeds()
     redeliver_earlier() >> seeds
     articles = select_interval_articles.override(inlets=[ARTICLES])(seeds)
-    deliver(build_digests(tag(summarize(articles))))
+    batches = plan_article_batches(articles)
+    deliver(build_digests(tag.expand(article_ids=summarize.expand(article_ids=batches))))
 
 
 daily_digest()

@@ -3,7 +3,8 @@
 
 Trigger it (with the form) when new article files land in `seeds/`: it reads the new ones, summarizes
 and tags them, and sends each subscriber the stories on their topics, through the `smtp_default`
-connection or, without one, into `outbox/`.
+connection or, without one, into `outbox/`. Summarize and tag are mapped tasks, one per batch of
+`NEWSBRIEF_ARTICLES_PER_TASK` articles (default 1000), so a large run is shared by several workers.
 
 Seeds already processed (same content) are skipped unless **force** is on; a **dry run** writes
 previews to `outbox/dry-run/` and sends nothing. Bad files are skipped and listed in the digest footer.
@@ -19,6 +20,7 @@ from newsbrief.orchestration.tasks import (
     deliver,
     digest_params,
     ingest_seeds,
+    plan_article_batches,
     redeliver_earlier,
     summarize,
     tag,
@@ -29,7 +31,8 @@ from newsbrief.orchestration.tasks import (
 def seed_digest():
     seeds = ingest_seeds()
     redeliver_earlier() >> seeds
-    deliver(build_digests(tag(summarize(seeds))))
+    batches = plan_article_batches(seeds)
+    deliver(build_digests(tag.expand(article_ids=summarize.expand(article_ids=batches))))
 
 
 seed_digest()

@@ -239,3 +239,33 @@ def test_same_story_from_two_real_outlets_is_clustered(server, store):
     assert uber[0].cluster_id is not None and len({a.cluster_id for a in uber}) == 1
     clustered = [a for a in articles(store) if a.cluster_id == uber[0].cluster_id]
     assert all("Uber" in a.title for a in clustered)
+
+
+def _rows(store: Store) -> list[tuple]:
+    return [(a.url, a.title, a.text, a.author, a.language, a.published_at, a.feed_summary, a.extraction,
+             tuple(a.flags), a.source, a.content_hash, a.cluster_id is not None) for a in articles(store)]
+
+
+def test_parsing_in_worker_processes_stores_what_in_process_parsing_stores(server, tmp_path):
+    """The process pool and the batched writes change where feedparser runs, not what is stored: real feeds
+    (several encodings, RDF, Atom, a pool of wire copies that cluster, an ill-formed one, a failing one)
+    ingested with 2 parser processes give the rows, outcomes and problems of the in-process parser."""
+    names = ["guardian.rss", "heise.atom", "rss-1.rss", "hist__latin2.rss", "hist__encoding-gb2312.xml",
+             "unrecognized.rss", "incomplete-fields.atom"]
+    feeds = [FeedConfig(url=server.add(f"/{n}", need(FIXTURES / n).read_bytes()), name=n, fetch_pages=False)
+             for n in names]
+    feeds += [FeedConfig(url=server.add(f"/pool/{p.name}", p.read_bytes()), name=p.name, fetch_pages=False)
+              for p in sorted(need(POOL).glob("*.xml"))[:8]]
+    feeds.append(FeedConfig(url=server.add("/bad", b"<html><body>not a feed</body></html>"), name="bad",
+                            fetch_pages=False))
+    results = []
+    for parse_workers in (1, 2):
+        store = Store(f"sqlite:///{tmp_path / f'p{parse_workers}.db'}")
+        report = ingest_feeds(store, feeds, "r1", limits=LIMITS, now=NOW, max_workers=1, allow=["127.0.0.1"],
+                              parse_workers=parse_workers)
+        outcomes = sorted((o.url, o.status, o.entries, o.new, o.duplicates, o.reason, o.bozo) for o in report.outcomes)
+        results.append((_rows(store), outcomes, problems(store, "r1"), report.clusters))
+        store.dispose()
+    in_process, pooled = results
+    assert len(in_process[0]) > 200 and in_process[3] > 0 and len(in_process[2]) >= 2
+    assert pooled == in_process

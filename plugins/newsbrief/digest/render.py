@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import css_inline
@@ -110,8 +111,12 @@ def message_id(run_key: str, recipient: str, domain: str = "newsbrief.local") ->
     return f"<digest-{digest}@{domain}>"
 
 
+@lru_cache(maxsize=8)
 def template_env(templates_dir: str | Path) -> jinja2.Environment:
-    """HTML templates are autoescaped (titles with & and < render right); text templates are not."""
+    """HTML templates are autoescaped (titles with & and < render right); text templates are not.
+
+    One environment per folder and process: templates are compiled once, not for every digest (jinja
+    reloads a template whose file changed)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),

@@ -2,6 +2,9 @@
 
 Tasks pass article and digest ids through XCom, never bodies, and derive their run key from the
 run's data interval (or run id for manual runs), so a retried task repeats the same work.
+
+Summarize and tag are mapped over batches of article ids (`plan_article_batches`, then `.expand()`), so
+a large run is shared by several Celery workers; a small run is one batch, one task each as before.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from newsbrief.text.summarize import ALGORITHMS, DEFAULT_ALGORITHM
 log = logging.getLogger(__name__)
 
 DEFAULT_SENTENCES = 3
+ARTICLES_PER_TASK = 1000
+MAX_ARTICLE_TASKS = 16
 
 
 def default_args() -> dict:
@@ -125,6 +130,42 @@ def select_interval_articles(seed_ids: list[int]) -> list[int]:
     return sorted(set(ids) | set(seed_ids))
 
 
+def split_ids(article_ids: list[int], per_batch: int, max_batches: int = MAX_ARTICLE_TASKS) -> list[list[int]]:
+    """Contiguous batches of the ids in order, each id once: at most `max_batches` (bigger batches beyond
+    that, so a huge run never becomes hundreds of tasks), and always one, possibly empty, so the digest
+    steps still run and say that nothing was new."""
+    ids = list(dict.fromkeys(article_ids))
+    count = max(1, min(max_batches, -(-len(ids) // max(per_batch, 1))))
+    size = -(-len(ids) // count) if ids else 0
+    return [ids[i * size:(i + 1) * size] for i in range(count)]
+
+
+def _flat(batches) -> list[int]:
+    """The ids of the mapped tasks' results (one list per map index, in index order) as one list."""
+    out: list[int] = []
+    for batch in batches:
+        out.extend(batch if isinstance(batch, list) else [batch])
+    return out
+
+
+@task
+def plan_article_batches(article_ids: list[int]) -> list[list[int]]:
+    """Record every article's template lines first (what summarize_articles does before any summary), so each
+    mapped summary sees the furniture of the whole run, as one task would; then split the ids into batches of
+    NEWSBRIEF_ARTICLES_PER_TASK (default 1000)."""
+    from newsbrief.config.settings import positive_int_env
+
+    per_batch = positive_int_env("NEWSBRIEF_ARTICLES_PER_TASK", ARTICLES_PER_TASK, "articles",
+                                 "NEWSBRIEF_ARTICLES_PER_TASK=1000")
+    store = open_store(load_settings().store_url)
+    for ids in summary_stage.batches(article_ids):
+        with store.session() as s:
+            summary_stage.learn_templates(s, summary_stage.load_articles(s, ids))
+    batches = split_ids(article_ids, per_batch)
+    log.info("%d articles in %d batches of up to %d", len(article_ids), len(batches), per_batch)
+    return batches
+
+
 @task
 def summarize(article_ids: list[int]) -> list[int]:
     params = get_current_context()["params"]
@@ -141,9 +182,11 @@ def tag(article_ids: list[int]) -> list[int]:
 
 
 @task
-def build_digests(article_ids: list[int]) -> list[int]:
+def build_digests(article_ids) -> list[int]:
+    """One digest per recipient over all the run's articles (`article_ids`: the mapped tag tasks' batches)."""
     from newsbrief.config.subscribers import override_recipients
 
+    article_ids = _flat(article_ids)
     context = get_current_context()
     params = context["params"]
     settings, taxonomy, subscribers = _config()

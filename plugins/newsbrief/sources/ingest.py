@@ -1,8 +1,9 @@
 """The feed ingestion stage: fetch feeds concurrently, parse, fill in full text, store new articles, cluster.
 
-Network work (feed fetch, parse, page fetch and extraction) runs in a bounded thread pool; all writes
-happen on the calling thread, one transaction per feed, so a crash mid-run keeps what was stored and
-SQLite never sees competing writers. An entry already stored (by URL) is recognised before its page
+Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in a
+pool of worker processes, one per core (`ParserPool`: it holds the GIL, so threads would take turns).
+All writes happen on the calling thread, one transaction for each few feeds that are ready (up to
+`STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry already stored (by URL) is recognised before its page
 is fetched, so an hourly run costs one conditional GET per feed and nothing more when nothing changed.
 
 No feed can fail the run: each failure is stored on the feed (back-off: 30 min doubling to 24 h, or
@@ -13,19 +14,22 @@ out its back-off is listed too, so a feed that keeps failing never goes quiet.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select, update
+
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
-from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, parse_feed
+from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, ParserPool
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.sources.seeds import content_hash
 from newsbrief.sources.urls import match_keys
-from newsbrief.store import Article, Store
+from newsbrief.store import Article, Cluster, Feed, Store
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.problems import add_problem
 from newsbrief.stories.clustering import Doc, cluster_docs
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 STAGE = "feed"
 PAGE_MAX_BYTES = 3 * 1024 * 1024
 _HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+WINDOW_LIMIT = 20_000
+STORE_BATCH = 25
+STORE_EVERY_SECONDS = 2.0
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 
@@ -113,8 +120,11 @@ class _Collected:
 def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max_workers: int = 8,
                  allow: Iterable[str] = (), limits: FetchLimits | None = None, now: datetime | None = None,
                  cluster: bool = True, clustering: ClusterSettings | None = None,
-                 teaser_words: int = TEASER_MAX_WORDS, client: GuardedClient | None = None) -> IngestReport:
-    """Ingest `feeds` for run `run_key`; never raises for a bad feed (see the report and the run's Problems)."""
+                 teaser_words: int = TEASER_MAX_WORDS, client: GuardedClient | None = None,
+                 parse_workers: int | None = None) -> IngestReport:
+    """Ingest `feeds` for run `run_key`; never raises for a bad feed (see the report and the run's Problems).
+
+    `max_workers` fetches run at once; `parse_workers` feedparser processes (default: one per core)."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
     report = IngestReport(run_key=run_key)
@@ -137,8 +147,12 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     own_client = client is None
     client = client or GuardedClient(limits, allow=allow, max_connections=max(max_workers * 2, 10))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
-            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words): cfg for cfg in due}
+        with ParserPool(min(parse_workers or len(os.sched_getaffinity(0)), len(due))) as parser, \
+                ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
+            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser): cfg
+                       for cfg in due}
+            ready: list[tuple[FeedConfig, _Collected]] = []
+            written = time.monotonic()
             for future in as_completed(futures):
                 cfg = futures[future]
                 try:
@@ -147,8 +161,11 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
                     log.exception("feed %s: unexpected error", cfg.url)
                     collected = _Collected(FeedOutcome(cfg.url, cfg.name, "failed",
                                                        reason=f"internal error: {type(exc).__name__}: {exc}"))
-                _store_feed(store, cfg, states[cfg.url].id, collected, run_key, now, report)
-                report.outcomes.append(collected.outcome)
+                ready.append((cfg, collected))
+                if len(ready) >= STORE_BATCH or time.monotonic() - written > STORE_EVERY_SECONDS:
+                    _store_feeds(store, states, ready, run_key, now, report)
+                    ready, written = [], time.monotonic()
+            _store_feeds(store, states, ready, run_key, now, report)
     finally:
         if own_client:
             client.close()
@@ -159,7 +176,8 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     return report
 
 
-def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser_words: int) -> _Collected:
+def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser_words: int,
+             parser: ParserPool) -> _Collected:
     """Network and parsing work for one feed (worker thread): no writes here."""
     outcome = FeedOutcome(cfg.url, cfg.name, "ok")
     collected = _Collected(outcome)
@@ -174,7 +192,7 @@ def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser
         outcome.status = "not_modified"
         return collected
     try:
-        parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, language=cfg.language,
+        parsed = parser.parse(result.body, url=result.final_url, headers=result.headers, language=cfg.language,
                             max_entries=cfg.max_entries)
     except InputError as exc:
         outcome.status, outcome.reason = "failed", _reason(exc)
@@ -240,64 +258,95 @@ def _title_only(candidate: _Candidate) -> _Candidate:
     return candidate
 
 
-def _store_feed(store: Store, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key: str,
+def _store_feeds(store: Store, states: dict, ready: list[tuple[FeedConfig, _Collected]], run_key: str,
+                 now: datetime, report: IngestReport) -> None:
+    """Write the results of the feeds in `ready` in one transaction (their fetch state, problems and new
+    articles, each feed as before), then add their outcomes to the report."""
+    if not ready:
+        return
+    with store.session() as s:
+        # One query loads the feed rows; the session's identity map (weak: hence the name) serves each feed's get.
+        loaded = s.execute(select(Feed).where(Feed.id.in_([states[cfg.url].id for cfg, _ in ready]))).scalars().all()
+        for cfg, collected in ready:
+            _store_feed(s, cfg, states[cfg.url].id, collected, run_key, now, report)
+        del loaded
+    report.outcomes.extend(collected.outcome for _, collected in ready)
+
+
+def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key: str,
                 now: datetime, report: IngestReport) -> None:
     outcome = collected.outcome
-    with store.session() as s:
-        if outcome.status == "failed":
-            next_at = feed_store.record_fetch_failure(s, feed_id, now, status="failed", reason=outcome.reason,
-                                                      retry_after=collected.retry_after)
-            add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
-                                   f"{outcome.reason}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
-            log.warning("feed %s (%s) failed: %s", cfg.name, cfg.url, outcome.reason)
-            return
-        note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None
-        feed_store.record_fetch_success(s, feed_id, now, status=outcome.status, etag=collected.etag,
-                                        last_modified=collected.last_modified, note=note)
-        # Write time, not run start: a digest that selects by ingestion time must not miss late commits.
-        stored_at = datetime.now(UTC)
-        items = []
-        for c in collected.candidates:
-            entry = c.entry
-            article = Article(
-                content_hash=content_hash(entry.title, c.text), url=entry.url, source_kind="feed", source=cfg.name,
-                origin=cfg.url, feed_id=feed_id, title=entry.title[:2000], author=(c.author or None),
-                language=cfg.language or c.language, published_at=c.published_at, ingested_at=stored_at, text=c.text,
-                feed_summary=entry.summary or None, extraction=c.extraction, flags=c.flags,
-                topics_hint=list(cfg.topics), run_key=run_key,
-            )
-            items.append((article, match_keys(entry.url)))
-        for stored, created in feed_store.insert_articles(s, items):
-            if created:
-                outcome.new += 1
-                report.new_article_ids.append(stored.id)
-            else:
-                outcome.duplicates += 1
+    if outcome.status == "failed":
+        next_at = feed_store.record_fetch_failure(s, feed_id, now, status="failed", reason=outcome.reason,
+                                                  retry_after=collected.retry_after)
+        add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
+                f"{outcome.reason}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
+        log.warning("feed %s (%s) failed: %s", cfg.name, cfg.url, outcome.reason)
+        return
+    note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None
+    feed_store.record_fetch_success(s, feed_id, now, status=outcome.status, etag=collected.etag,
+                                    last_modified=collected.last_modified, note=note)
+    # Write time, not run start: a digest that selects by ingestion time must not miss late commits.
+    stored_at = datetime.now(UTC)
+    items = []
+    for c in collected.candidates:
+        entry = c.entry
+        article = Article(
+            content_hash=content_hash(entry.title, c.text), url=entry.url, source_kind="feed", source=cfg.name,
+            origin=cfg.url, feed_id=feed_id, title=entry.title[:2000], author=(c.author or None),
+            language=cfg.language or c.language, published_at=c.published_at, ingested_at=stored_at, text=c.text,
+            feed_summary=entry.summary or None, extraction=c.extraction, flags=c.flags,
+            topics_hint=list(cfg.topics), run_key=run_key,
+        )
+        items.append((article, match_keys(entry.url)))
+    for stored, created in feed_store.insert_articles(s, items) if items else ():
+        if created:
+            outcome.new += 1
+            report.new_article_ids.append(stored.id)
+        else:
+            outcome.duplicates += 1
 
 
 def cluster_articles(store: Store, article_ids: Sequence[int], settings: ClusterSettings | None = None, *,
                      now: datetime | None = None) -> int:
-    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members."""
+    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members.
+
+    Reads plain columns (no ORM objects for a window of thousands of articles) and writes in bulk: the new
+    clusters in one flush, the articles' cluster ids and the representatives in one executemany each."""
     settings = settings or ClusterSettings()
     window = timedelta(hours=settings.window_hours)
     now = now or datetime.now(UTC)
     new = set(article_ids)
+    columns = (Article.id, Article.title, Article.text, Article.cluster_id, Article.source, Article.extraction)
     with store.session() as s:
-        articles = {a.id: a for a in feed_store.recent_articles(s, now - window)}
-        missing = new - articles.keys()
-        if missing:
-            articles.update({a.id: a for a in s.query(Article).filter(Article.id.in_(missing))})
-        docs = [Doc(a.id, a.title, a.text, a.cluster_id, a.source) for a in articles.values()]
-        touched = 0
+        rows = {r.id: r for r in s.execute(select(*columns).where(Article.ingested_at >= now - window)
+                                           .order_by(Article.id.desc()).limit(WINDOW_LIMIT))}
+        missing = sorted(new - rows.keys())
+        for start in range(0, len(missing), 500):
+            rows.update((r.id, r) for r in s.execute(select(*columns).where(
+                Article.id.in_(missing[start:start + 500]))))
+        docs = [Doc(r.id, r.title, r.text, r.cluster_id, r.source) for r in rows.values()]
+        created: list[tuple[list[int], Cluster]] = []
+        kept: list[tuple[list[int], int, int]] = []
         for group in cluster_docs(docs, threshold=settings.threshold, title_threshold=settings.title_threshold):
             if not new.intersection(group):
                 continue
-            members = [articles[i] for i in group]
+            members = [rows[i] for i in group]
             existing = sorted({a.cluster_id for a in members if a.cluster_id is not None})
             rep = max(members, key=lambda a: (a.extraction == "full", len(a.text or ""), -a.id))
-            feed_store.assign_cluster(s, group, rep.id, existing[0] if existing else None)
-            touched += 1
-    return touched
+            if existing:
+                kept.append((group, existing[0], rep.id))
+            else:
+                created.append((group, Cluster(representative_id=rep.id)))
+        s.add_all([cluster for _, cluster in created])
+        s.flush()
+        if kept:
+            s.execute(update(Cluster), [{"id": cid, "representative_id": rep} for _, cid, rep in kept])
+        moves = [{"id": i, "cluster_id": cluster.id} for group, cluster in created for i in group]
+        moves += [{"id": i, "cluster_id": cid} for group, cid, _ in kept for i in group if rows[i].cluster_id != cid]
+        if moves:
+            s.execute(update(Article), moves)
+    return len(created) + len(kept)
 
 
 def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:

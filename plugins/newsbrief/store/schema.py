@@ -99,7 +99,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(String(500))
     language: Mapped[str | None] = mapped_column(String(20))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     text: Mapped[str] = mapped_column(Text)
     feed_summary: Mapped[str | None] = mapped_column(Text)
     extraction: Mapped[str] = mapped_column(String(20), default="full")  # full | feed_text | seed
@@ -155,7 +155,7 @@ class Digest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_key: Mapped[str] = mapped_column(String(200), index=True)
-    recipient: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -55,28 +57,50 @@ def _stemmer_and_stops():
 
 def features(title: str, text: str, *, lead_words: int = LEAD_WORDS) -> frozenset[str]:
     """The comparable content of an article: stemmed content words of title and lead."""
-    stem, stops = _stemmer_and_stops()
-    words = _WORD.findall(f"{title}\n{text}".lower())[: lead_words + len(_WORD.findall(title))]
-    out: set[str] = set()
+    return _features(title, text, lead_words, len(_WORD.findall(title)))
+
+
+def _features(title: str, text: str, lead_words: int, title_words: int) -> frozenset[str]:
+    """`features` with the title's word count given: both feature sets of an article need it, so it is counted
+    once. Only the start of a long body is matched: when it holds more words than needed, its first ones are
+    the text's first ones (the next match began inside it, so none of them was cut short)."""
+    lowered = f"{title}\n{text}".lower()
+    wanted = max(lead_words + title_words, 0)
+    head = lowered[:_HEAD_CHARS_PER_WORD * wanted + 64]
+    words = _WORD.findall(head)
+    if len(words) <= wanted and len(head) < len(lowered):
+        words = _WORD.findall(lowered)
+    del words[wanted:]
+    if _CJK.search(lowered) is None:
+        out = set(map(_TOKENS.__getitem__, words))
+        out.discard("")
+        return frozenset(out)
+    out = set()
     for word in words:
         if _CJK.search(word):
             out.update(word[i:i + 2] for i in range(max(len(word) - 1, 1)))
-        elif word[0].isdigit():
-            if len(word) >= 2:
-                out.add(word.replace(",", "."))
-        elif len(word) > 2 and word not in stops:
-            out.add(_stem(stem, word))
+        elif token := _TOKENS[word]:
+            out.add(token)
     return frozenset(out)
 
 
-@lru_cache(maxsize=200_000)
-def _stem_cached(word: str) -> str:
-    stem, _ = _stemmer_and_stops()
-    return stem(word)
+class _Tokens(dict):
+    """Word -> its feature ('' when it is none: a stop word, a short word, a single digit), computed once."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) > 200_000:
+            self.clear()
+        if word[0].isdigit():
+            token = word.replace(",", ".") if len(word) >= 2 else ""
+        else:
+            stem, stops = _stemmer_and_stops()
+            token = stem(word) if len(word) > 2 and word not in stops else ""
+        self[word] = token
+        return token
 
 
-def _stem(_stemmer, word: str) -> str:
-    return _stem_cached(word)
+_TOKENS = _Tokens()
+_HEAD_CHARS_PER_WORD = 12
 
 
 def drop_source_boilerplate(sets: list[frozenset[str]], sources: Sequence[str | None],
@@ -91,10 +115,7 @@ def drop_source_boilerplate(sets: list[frozenset[str]], sources: Sequence[str | 
     for members in by_source.values():
         if len(members) < min_docs:
             continue
-        counts: dict[str, int] = {}
-        for i in members:
-            for feature in sets[i]:
-                counts[feature] = counts.get(feature, 0) + 1
+        counts = Counter(chain.from_iterable(sets[i] for i in members))
         common = {f for f, n in counts.items() if n >= share * len(members)}
         if common:
             for i in members:
@@ -105,10 +126,7 @@ def drop_source_boilerplate(sets: list[frozenset[str]], sources: Sequence[str | 
 def drop_common(sets: list[frozenset[str]], *, share: float = 0.02, min_docs: int = 20) -> list[frozenset[str]]:
     """Remove words found in a large share of all articles (document frequency): page furniture repeated
     across copies of one site under several feed names, and words too common to tell stories apart."""
-    counts: dict[str, int] = {}
-    for feats in sets:
-        for feature in feats:
-            counts[feature] = counts.get(feature, 0) + 1
+    counts = Counter(chain.from_iterable(sets))
     limit = max(min_docs, share * len(sets))
     common = {f for f, n in counts.items() if n >= limit}
     return [feats - common for feats in sets] if common else list(sets)
@@ -134,8 +152,43 @@ class MinHasher:
             return np.full(self.a.shape, np.iinfo(np.uint64).max, dtype=np.uint64)
         # (a*x + b) mod p with x < 2^32 and a < 2^61 may overflow uint64: the wrap-around is still a fixed
         # hash family, which is all MinHash needs.
-        values = (np.outer(hashes, self.a) + self.b) % np.uint64(_PRIME)
-        return values.min(axis=0)
+        return _mod_prime(np.outer(hashes, self.a) + self.b).min(axis=0)
+
+    def signatures(self, sets: Sequence[Iterable[str]], *, chunk: int = 4096) -> np.ndarray:
+        """One row per set, equal to `signature` of each (non-empty sets), computed over chunks of the
+        concatenated hashes so numpy works on big arrays instead of one small array per article."""
+        sets = [list(items) for items in sets]
+        codes = {item: zlib.crc32(item.encode("utf-8")) for item in set(chain.from_iterable(sets))}
+        flat = list(map(codes.__getitem__, chain.from_iterable(sets)))
+        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+        if not len(sets):
+            return np.empty((0, self.a.size), dtype=np.uint64)
+        if (lengths == 0).any():
+            raise ValueError("signatures() needs non-empty sets")
+        hashes = np.asarray(flat, dtype=np.uint64)
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        out = np.empty((len(sets), self.a.size), dtype=np.uint64)
+        first = 0
+        while first < len(sets):
+            last = int(np.searchsorted(ends, starts[first] + chunk, side="right"))
+            last = max(last, first + 1)
+            lo, hi = int(starts[first]), int(ends[last - 1])
+            values = np.outer(self.a, hashes[lo:hi])
+            values += self.b[:, None]
+            values = _mod_prime(values)
+            out[first:last] = np.minimum.reduceat(values, starts[first:last] - lo, axis=1).T
+            first = last
+        return out
+
+
+def _mod_prime(values: np.ndarray) -> np.ndarray:
+    """values % (2^61 - 1), in place, without integer division: x = hi * 2^61 + lo gives x = lo + hi (mod p)."""
+    high = values >> np.uint64(61)
+    values &= np.uint64(_PRIME)
+    values += high
+    np.subtract(values, np.uint64(_PRIME), out=values, where=values >= np.uint64(_PRIME))
+    return values
 
 
 def lsh_shape(cut: float, permutations: int = _PERMUTATIONS, recall: float = LSH_RECALL) -> tuple[int, int]:
@@ -151,22 +204,27 @@ def lsh_shape(cut: float, permutations: int = _PERMUTATIONS, recall: float = LSH
     return best
 
 
-def candidate_pairs(signatures: Sequence[np.ndarray], bands: int, rows: int | None = None) -> set[tuple[int, int]]:
-    """Index pairs whose signatures agree on at least one band (LSH) of `rows` values."""
+def candidate_pairs(signatures: Sequence[np.ndarray] | np.ndarray, bands: int,
+                    rows: int | None = None) -> set[tuple[int, int]]:
+    """Index pairs whose signatures agree on at least one band (LSH) of `rows` values.
+
+    Each band's rows are sorted (numpy lexsort) so equal bands sit next to each other: buckets without a
+    Python dict per band. Buckets of more than 200 are skipped (a shared boilerplate band, not a story)."""
     if len(signatures) < 2:
         return set()
-    matrix = np.ascontiguousarray(np.vstack(signatures))
+    matrix = np.ascontiguousarray(signatures if isinstance(signatures, np.ndarray) else np.vstack(signatures))
     rows = rows or matrix.shape[1] // bands
     pairs: set[tuple[int, int]] = set()
     for band in range(bands):
-        buckets: dict[bytes, list[int]] = {}
-        raw = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows]).tobytes()
-        width = rows * 8
-        for i in range(matrix.shape[0]):
-            buckets.setdefault(raw[i * width:(i + 1) * width], []).append(i)
-        for members in buckets.values():
-            if 1 < len(members) <= 200:
-                pairs.update((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
+        block = matrix[:, band * rows:(band + 1) * rows]
+        order = np.lexsort(block.T[::-1])
+        ordered = block[order]
+        changes = np.flatnonzero((ordered[1:] != ordered[:-1]).any(axis=1)) + 1
+        bounds = np.concatenate(([0], changes, [len(order)]))
+        sizes = np.diff(bounds)
+        for k in np.flatnonzero((sizes > 1) & (sizes <= 200)):
+            members = np.sort(order[bounds[k]:bounds[k + 1]]).tolist()
+            pairs.update((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
     return pairs
 
 
@@ -177,14 +235,17 @@ def similar_pairs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
     Two articles of the same source pair only when nearly identical (SAME_SOURCE_THRESHOLD): an outlet's
     series ("Day One/Day Two...") and daily briefings share most words but are different stories."""
     sources = [d.source for d in docs]
-    sets = drop_common(drop_source_boilerplate([features(d.title, d.text) for d in docs], sources))
-    titles = drop_common(drop_source_boilerplate([features(d.title, "", lead_words=0) for d in docs], sources))
+    counts = [len(_WORD.findall(d.title)) for d in docs]
+    sets = drop_common(drop_source_boilerplate([_features(d.title, d.text, LEAD_WORDS, n)
+                                                for d, n in zip(docs, counts, strict=True)], sources))
+    titles = drop_common(drop_source_boilerplate([_features(d.title, "", 0, n)
+                                                  for d, n in zip(docs, counts, strict=True)], sources))
     hasher = MinHasher()
     pairs: dict[tuple[int, int], float] = {}
     for feats, minimum, cut in ((sets, MIN_FEATURES, threshold), (titles, MIN_TITLE_FEATURES, title_threshold)):
         index = [i for i, f in enumerate(feats) if len(f) >= minimum]
         bands, rows = lsh_shape(cut)
-        for x, y in candidate_pairs([hasher.signature(feats[i]) for i in index], bands, rows):
+        for x, y in candidate_pairs(hasher.signatures([feats[i] for i in index]), bands, rows):
             i, j = sorted((index[x], index[y]))
             sim = jaccard(feats[i], feats[j])
             same_source = sources[i] is not None and sources[i] == sources[j]

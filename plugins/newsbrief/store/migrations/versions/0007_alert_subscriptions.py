@@ -1,14 +1,14 @@
 """alert_subscriptions: alerts added or removed outside subscribers.yaml; alert_items.claimed_at: the send lease
 
-Revision ID: 0008_alert_subscriptions
+Revision ID: 0007_alert_subscriptions
 Revises: 0004_alerts_ledger
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_alert_subscriptions"
-down_revision = "0005_search_index"
+revision = "0007_alert_subscriptions"
+down_revision = "0006_scale_indexes"
 branch_labels = None
 depends_on = None
 
