@@ -110,8 +110,9 @@ def choose_channel(mode: str, conn_id: str = "smtp_default") -> SmtpTarget | Non
 
 def _claim(store: Store, digest_id: int, lease: timedelta) -> tuple[str, Digest | None]:
     """Take the ledger row for a digest: 'go' to send, 'done' if sent, 'busy' if another worker holds it."""
-    now = datetime.now(UTC)
-    with store.session() as s:
+
+    def claim(s) -> tuple[str, Digest | None]:
+        now = datetime.now(UTC)
         digest = s.get(Digest, digest_id)
         if digest is None:
             return "missing", None
@@ -133,13 +134,19 @@ def _claim(store: Store, digest_id: int, lease: timedelta) -> tuple[str, Digest 
         row.status, row.attempts, row.updated_at, row.error = SENDING, row.attempts + 1, now, None
         return "go", digest
 
+    return store.transact(claim, what=f"claiming digest {digest_id} in the delivery ledger")
+
 
 def _finish(store: Store, digest_id: int, *, status: str, channel: str, location: str | None,
             error: str | None = None) -> None:
-    with store.session() as s:
+    """Record the outcome; waits out a store restart, since a lost `sent` would mean a second copy."""
+
+    def finish(s) -> None:
         row = s.execute(select(Delivery).where(Delivery.digest_id == digest_id)).scalar_one()
         row.status, row.channel, row.location, row.error = status, channel, location, error
         row.updated_at = datetime.now(UTC)
+
+    store.transact(finish, what=f"recording digest {digest_id} as {status} in the delivery ledger")
 
 
 class SendFailure(Exception):

@@ -1,6 +1,6 @@
 """The store: articles, summaries, tags, feeds, digests and the delivery ledger, via SQLAlchemy."""
 
-from newsbrief.store.engine import Store, open_store
+from newsbrief.store.engine import Store, StoreUnavailable, open_store
 from newsbrief.store.schema import (
     Article,
     Base,
@@ -16,6 +16,7 @@ from newsbrief.store.schema import (
 )
 
 __all__ = [
-    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "SubscriberPref", "Summary", "Tag",
+    "Article", "Base", "Cluster", "Delivery", "Digest", "Feed", "Problem", "Store", "StoreUnavailable", "SubscriberPref",
+    "Summary", "Tag",
     "TemplateLine", "open_store",
 ]

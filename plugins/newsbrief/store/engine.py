@@ -5,18 +5,29 @@ See `newsbrief.store.migrate` for the states a store can be in and what `newsbri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsbrief.errors import ConfigError
+from newsbrief.errors import ConfigError, NewsbriefError
 
+log = logging.getLogger(__name__)
 _STORES: dict[str, Store] = {}
+T = TypeVar("T")
+DEFAULT_WAIT_SECONDS = 60.0
+
+
+class StoreUnavailable(NewsbriefError):
+    """The database did not answer for as long as a write may wait; the message names the store and the fix."""
 
 
 class Store:
@@ -57,6 +68,34 @@ class Store:
     def session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+    def transact(self, work: Callable[[Session], T], *, what: str, wait: float | None = None) -> T:
+        """`work(session)` in a transaction, run again while the server is unreachable (a restart, a failover).
+
+        For short idempotent transactions that record what already happened outside the database, such as
+        a sent email: losing that write to a restart would send the email again. Waits up to `wait` seconds
+        (NEWSBRIEF_STORE_WAIT_SECONDS, default 60), then raises StoreUnavailable."""
+        if wait is None:
+            wait = float(os.environ.get("NEWSBRIEF_STORE_WAIT_SECONDS", "") or DEFAULT_WAIT_SECONDS)
+        deadline, pause, tries = time.monotonic() + wait, 0.5, 0
+        while True:
+            try:
+                with self.session() as session:
+                    result = work(session)
+                if tries:
+                    log.warning("the store answered again after %d failed attempt(s) while %s", tries, what)
+                return result
+            except OperationalError as exc:
+                tries += 1
+                where = make_url(self.url).render_as_string(hide_password=True)
+                if time.monotonic() + pause > deadline:
+                    raise StoreUnavailable(
+                        f"the store at {where} did not answer for {wait:.0f} s while {what}: {exc.orig} (fix: check "
+                        f"that the database server runs; a retried task resumes from the ledger)") from None
+                log.warning("the store at %s is unreachable while %s (%s); trying again in %.1f s", where, what,
+                            str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     def dispose(self) -> None:
         self.engine.dispose()
