@@ -49,6 +49,7 @@ def _check_document(doc: SeedDocument, path: Path) -> None:
 @example(data=b"Title\n\n\x00\x00\x00", suffix=".html")
 @example(data=b"\xff\xfeC", suffix=".txt")  # a UTF-16 BOM, then an odd byte: was a raw UnicodeDecodeError
 @example(data=b"\xef\xbb\xbf**bold**0\xc2", suffix=".md")  # a UTF-8 BOM, then a cut sequence: likewise
+@example(data=b"<p>a</p><nav>x</nav>\x0btail<p>b</p>", suffix=".html")  # a control byte after a dropped tag: was a raw ValueError
 def test_any_bytes_as_a_seed_file_give_a_document_or_an_input_error(data, suffix):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"seed{suffix}"

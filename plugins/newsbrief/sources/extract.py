@@ -28,7 +28,9 @@ _TRUNCATED = re.compile(
     r"the post .{1,200} appeared first on .{1,100})\W*$", re.IGNORECASE)
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
                "table", "tr", "section", "article", "header", "footer", "figure", "figcaption", "hr", "dd", "dt"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+"""Characters lxml refuses in a tree's text (control bytes, lone surrogates, non-characters): dropped before parsing,
+or an edit of the tree (drop_tree moving a tail) raises ValueError."""
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
@@ -49,7 +51,7 @@ def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment, one line per block, whitespace collapsed; plain text passes through."""
     if not html:
         return ""
-    html = _CONTROL.sub("", html)
+    html = NOT_XML_TEXT.sub("", html)
     if "<" not in html and "&" not in html:
         return _collapse(html)
     try:

@@ -296,8 +296,10 @@ def _parse_markdown(text: str) -> tuple[str, list[Block]]:
 def _parse_html(text: str) -> tuple[str, list[Block]]:
     import lxml.html
 
+    from newsbrief.sources.extract import NOT_XML_TEXT
+
     try:
-        root = lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(NOT_XML_TEXT.sub("", text))
     except Exception:
         return "", []
     for bad in root.xpath("//script|//style|//noscript|//nav|//footer|//header|//aside|//form"):
