@@ -10,30 +10,15 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from newsbrief.config.settings import load_settings
-from newsbrief.config.subscribers import load_subscribers
-from newsbrief.digest.build import build_digests
-from newsbrief.digest.delivery import deliver
-from newsbrief.sources.seed_ingest import ingest_seed_files
-from newsbrief.store import Store
-from newsbrief.tagging import load_taxonomy
-from newsbrief.tagging.stage import tag_articles
-from newsbrief.text.stage import summarize_articles
 from newsbrief.web.app import create_app
+from tests.web.filled import filled_store
 
 
 @pytest.fixture
 def app_schema(project, monkeypatch):
-    monkeypatch.setenv("NEWSBRIEF_DELIVERY", "outbox")
-    monkeypatch.delenv("NEWSBRIEF_WEB_TOKEN", raising=False)
-    s = load_settings()
-    store = Store(s.store_url)
-    taxonomy = load_taxonomy(s.topics_file)
-    ids = ingest_seed_files(store, s, "run-1").article_ids
-    summarize_articles(store, ids)
-    tag_articles(store, ids, taxonomy)
-    deliver(store, s, build_digests(store, s, "run-1", ids, load_subscribers(s.subscribers_file), taxonomy))
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(s.store_url))
+    f = filled_store(monkeypatch)
+    store = f.store
+    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(f.settings.store_url))
     store.dispose()
 
 

@@ -11,33 +11,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsbrief.config.settings import load_settings
-from newsbrief.config.subscribers import load_subscribers
 from newsbrief.digest.build import build_digests
-from newsbrief.digest.delivery import deliver
 from newsbrief.sources.seed_ingest import ingest_seed_files
-from newsbrief.store import Article, Feed, Store, Tag
-from newsbrief.tagging import load_taxonomy
+from newsbrief.store import Article, Feed, Tag
 from newsbrief.tagging.stage import tag_articles
-from newsbrief.text.stage import summarize_articles
 from newsbrief.web.app import create_app
+from tests.web.filled import filled_store
 
 
 @pytest.fixture
 def site(project, monkeypatch):
-    monkeypatch.setenv("NEWSBRIEF_DELIVERY", "outbox")
-    monkeypatch.delenv("NEWSBRIEF_WEB_TOKEN", raising=False)
-    settings = load_settings()
-    store = Store(settings.store_url)
-    taxonomy = load_taxonomy(settings.topics_file)
-    subscribers = load_subscribers(settings.subscribers_file)
-    ids = ingest_seed_files(store, settings, "run-1").article_ids
-    summarize_articles(store, ids)
-    tag_articles(store, ids, taxonomy)
-    digests = build_digests(store, settings, "run-1", ids, subscribers, taxonomy)
-    deliver(store, settings, digests)
-    with TestClient(create_app(settings.store_url)) as client:
-        yield client, store, settings, ids, subscribers, taxonomy
-    store.dispose()
+    f = filled_store(monkeypatch)
+    with TestClient(create_app(f.settings.store_url)) as client:
+        yield client, f.store, f.settings, f.ids, f.subscribers, f.taxonomy
+    f.store.dispose()
 
 
 def test_the_archive_lists_every_digest_with_its_state_and_shows_it_as_sent(site):

@@ -23,16 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.config.settings import load_settings
-from newsbrief.config.subscribers import load_subscribers
-from newsbrief.digest.build import build_digests
-from newsbrief.digest.delivery import deliver
 from newsbrief.digest.preferences import preferences
-from newsbrief.sources.seed_ingest import ingest_seed_files
 from newsbrief.store import Article, Feed, Store, Tag
-from newsbrief.tagging import load_taxonomy
-from newsbrief.tagging.stage import tag_articles
-from newsbrief.text.stage import summarize_articles
+from tests.web.filled import filled_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,17 +50,8 @@ def server(project, monkeypatch):
     """A filled store, digests in the outbox whose links point at the server, and the server itself."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("NEWSBRIEF_DELIVERY", "outbox")
-    monkeypatch.setenv("NEWSBRIEF_PUBLIC_URL", base)
-    monkeypatch.delenv("NEWSBRIEF_WEB_TOKEN", raising=False)
-    settings = load_settings()
-    store = Store(settings.store_url)
-    taxonomy = load_taxonomy(settings.topics_file)
-    ids = ingest_seed_files(store, settings, "run-1").article_ids
-    summarize_articles(store, ids)
-    tag_articles(store, ids, taxonomy)
-    deliver(store, settings, build_digests(store, settings, "run-1", ids, load_subscribers(settings.subscribers_file),
-                                           taxonomy))
+    f = filled_store(monkeypatch, public_url=base)
+    settings, store, ids = f.settings, f.store, f.ids
     with store.session() as s:
         for n in range(30):
             s.add(Article(content_hash=f"{n:064d}", source_kind="feed", source="Wire", origin="test",

@@ -10,16 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from newsbrief.config.settings import load_settings
-from newsbrief.config.subscribers import load_subscribers
-from newsbrief.digest.build import build_digests
-from newsbrief.digest.delivery import deliver
-from newsbrief.sources.seed_ingest import ingest_seed_files
-from newsbrief.store import Store
-from newsbrief.tagging import load_taxonomy
-from newsbrief.tagging.stage import tag_articles
-from newsbrief.text.stage import summarize_articles
 from newsbrief.web.app import create_app
+from tests.web.filled import filled_store
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 LINK = re.compile(r'\b(?:href|src|action)="([^"]*)"')
@@ -27,16 +19,8 @@ LINK = re.compile(r'\b(?:href|src|action)="([^"]*)"')
 
 @pytest.fixture
 def mounted(project, monkeypatch):
-    monkeypatch.setenv("NEWSBRIEF_DELIVERY", "outbox")
-    monkeypatch.delenv("NEWSBRIEF_WEB_TOKEN", raising=False)
-    settings = load_settings()
-    store = Store(settings.store_url)
-    taxonomy = load_taxonomy(settings.topics_file)
-    ids = ingest_seed_files(store, settings, "run-1").article_ids
-    summarize_articles(store, ids)
-    tag_articles(store, ids, taxonomy)
-    deliver(store, settings, build_digests(store, settings, "run-1", ids,
-                                           load_subscribers(settings.subscribers_file), taxonomy))
+    f = filled_store(monkeypatch)
+    settings, store, ids = f.settings, f.store, f.ids
     host = FastAPI()
     host.mount("/newsbrief", create_app(settings.store_url))
     with TestClient(host) as client:
