@@ -82,8 +82,7 @@ def test_nothing_but_query_error_and_printing_round_trips(text):
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_article_stems_are_the_taggers(text):
-    from newsbrief.alerts.query import text_stems
-    from newsbrief.tagging.taxonomy import phrase_stems
+    from newsbrief.tagging.taxonomy import phrase_stems, text_stems
 
     assert text_stems(text) == phrase_stems(text)
 

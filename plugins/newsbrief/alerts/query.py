@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from newsbrief.errors import NewsbriefError
-from newsbrief.tagging import taxonomy
-from newsbrief.tagging.taxonomy import phrase_stems
+from newsbrief.tagging.taxonomy import phrase_stems, text_stems
 
 FIELDS = ("intitle", "source", "tag", "lang")
 _TEXT_FIELDS = (None, "intitle")
@@ -315,27 +314,6 @@ def parse(text: str) -> Query:
 
 
 # --- matching --------------------------------------------------------------------------------------
-
-class _StemCache(dict):
-    """word -> the tagger's stem; looked up from C (`map(cache.__getitem__, words)`), filled on a miss."""
-
-    MAX = 200_000
-
-    def __missing__(self, word: str) -> str:
-        if len(self) >= self.MAX:
-            self.clear()
-        value = self[word] = taxonomy.stem(word)
-        return value
-
-
-_STEMS = _StemCache()
-
-
-def text_stems(text: str) -> tuple[str, ...]:
-    """`taxonomy.phrase_stems(text)` (the same words, the same stems), without the spans it drops:
-    articles are stemmed once per alerts run, millions of words, so the per-word cost is what counts."""
-    return tuple(map(_STEMS.__getitem__, taxonomy._WORD.findall(text)))
-
 
 @dataclass
 class Document:

@@ -148,6 +148,27 @@ def phrase_stems(phrase: str) -> tuple[str, ...]:
     return tuple(s for s, _, _ in word_spans(phrase))
 
 
+class _StemCache(dict):
+    """word -> `stem(word)`; looked up from C (`map(cache.__getitem__, words)`), filled on a miss."""
+
+    MAX = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.MAX:
+            self.clear()
+        value = self[word] = stem(word)
+        return value
+
+
+_STEMS = _StemCache()
+
+
+def text_stems(text: str) -> tuple[str, ...]:
+    """`phrase_stems(text)` (the same words, the same stems), without the spans it drops: for stemming
+    whole articles (the alerts stem millions of words a run), where the per-word cost is what counts."""
+    return tuple(map(_STEMS.__getitem__, _WORD.findall(text)))
+
+
 def _phrases(check: Checker, node: dict, key: str, where: str) -> list[tuple[str, tuple[str, ...]]]:
     items = check.strings(node, key, where)
     out = []
