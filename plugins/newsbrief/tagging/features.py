@@ -24,6 +24,7 @@ import numpy as np
 
 from newsbrief.tagging.taxonomy import Taxonomy, Topic, stem
 from newsbrief.text.furniture import is_boilerplate
+from newsbrief.text.lexicon import stop_words
 from newsbrief.text.sentences import HEADING, segment, split_line
 
 HASH_BITS = 18
@@ -35,13 +36,6 @@ _SCORE = re.compile(r"\d{1,3}[-–]\d{1,3}")
 _NUMBER = re.compile(r"[\d.,]+")
 _ZONE_SALT = (0, 0x5BD1E995, 0x27D4EB2F)  # body, lead, title
 BODY, LEAD, TITLE = 0, 1, 2
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from sumy.utils import get_stop_words
-
-    return frozenset(get_stop_words("english"))
 
 
 _WORDS: dict[str, tuple[str, ...]] = {}
@@ -270,7 +264,7 @@ def term_features(relative: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _stop_stems() -> frozenset[str]:
-    return frozenset(stem(w) for w in _stop_words())
+    return frozenset(stem(w) for w in stop_words())
 
 
 def _normal(phrase: str) -> tuple[str, ...]:
