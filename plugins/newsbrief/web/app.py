@@ -117,10 +117,26 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
         context.setdefault("root", _ROOT.get())
         return HTMLResponse(env.get_template(name).render(**context), status_code=status)
 
+    parsed: dict = {}
+
+    def as_on_disk(path, load):
+        """`load(path)`, parsed again only when the file changed: a page asks for the subscribers and the
+        taxonomy several times, and parsing topics.yaml costs about 0.1 s."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return load(path)
+        key = (load, str(path), st.st_mtime_ns, st.st_size)
+        if key not in parsed:
+            if len(parsed) > 8:
+                parsed.clear()
+            parsed[key] = load(path)
+        return parsed[key]
+
     def declared():
         from newsbrief.config.subscribers import load_subscribers
 
-        return load_subscribers(load_settings().subscribers_file)
+        return as_on_disk(load_settings().subscribers_file, load_subscribers)
 
     def declared_emails() -> list[str]:
         return [s.email for s in declared()]
@@ -128,7 +144,7 @@ def create_app(store_url: str | None = None, *, root_path: str = "", dependencie
     def taxonomy():
         from newsbrief.tagging import load_taxonomy
 
-        return load_taxonomy(load_settings().topics_file)
+        return as_on_disk(load_settings().topics_file, load_taxonomy)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
