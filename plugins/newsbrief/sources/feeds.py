@@ -221,8 +221,11 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
     response_headers.setdefault("content-location", url)
     response_headers.setdefault("content-type", "application/xml")
     try:
+        # Relative URIs inside entry HTML are not resolved: only text is kept from that HTML, so the rewrite
+        # (a second pass over every HTML value, ~12% of feedparser's time) changes no entry; entry links are
+        # still resolved. Sanitizing stays: without it script text leaks into 10 of feedparser's 2,106 test files.
         parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
-                                  sanitize_html=True, resolve_relative_uris=True)
+                                  sanitize_html=True, resolve_relative_uris=False)
     except Exception as exc:  # noqa: BLE001 - a parser crash on one feed must not end the run
         raise InputError(url, f"the feed parser failed: {type(exc).__name__}: {exc}") from None
     bozo = None

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,14 +160,38 @@ def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) ->
         fresh.append((len(results) - 1, article, url_keys))
     try:
         with session.begin_nested():
-            session.add_all([a for _, a, _ in fresh])
-            session.flush()
+            _bulk_insert(session, [a for _, a, _ in fresh])
         for i, article, _ in fresh:
             results[i] = (article, True)
     except IntegrityError:
         for i, article, url_keys in fresh:
             results[i] = insert_article(session, article, url_keys)
     return results
+
+
+def _bulk_insert(session: Session, articles: list[Article]) -> None:
+    """One multi-row INSERT ... RETURNING id for the articles (ids set on them), or an ORM flush where the
+    database cannot return ids from a multi-row insert: the unit of work costs ~0.5 ms of CPU per article."""
+    if not articles:
+        return
+    if not session.get_bind().dialect.insert_executemany_returning_sort_by_parameter_order:
+        session.add_all(articles)
+        session.flush()
+        return
+    table = Article.__table__
+    columns = [c for c in table.columns if c.key != "id"]
+    rows = []
+    for article in articles:
+        row = {}
+        for column in columns:
+            value = getattr(article, column.key)
+            if value is None and column.default is not None:
+                value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            row[column.key] = value
+        rows.append(row)
+    ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    for article, article_id in zip(articles, ids, strict=True):
+        article.id = article_id
 
 
 def recent_articles(session: Session, since: datetime, *, limit: int = 20_000) -> list[Article]:
