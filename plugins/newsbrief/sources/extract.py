@@ -192,8 +192,13 @@ def feed_content_text(html: str, chrome: frozenset[str] = frozenset(), text: str
     return "\n".join(_article_span(blocks, chrome, teaser))
 
 
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
 def _collapse(text: str) -> str:
-    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in text.split("\n"))
+    """One substitution over the whole text: the run pattern never spans a newline, so lines are as if each
+    were collapsed on its own."""
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
