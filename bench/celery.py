@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,13 +44,41 @@ def _seconds(ti: dict) -> float | None:
     return (datetime.fromisoformat(ti["end_date"]) - datetime.fromisoformat(ti["start_date"])).total_seconds()
 
 
+STAMPS = (("scheduled", "scheduled_when"), ("queued", "queued_when"), ("started", "start_date"), ("ended", "end_date"))
+
+
+def timeline(tis: dict[str, dict], posted: float) -> dict[str, dict[str, float]]:
+    """Each task's scheduled/queued/started/ended, in seconds after the trigger's POST, in start order."""
+    out = {}
+    for task, ti in sorted(tis.items(), key=lambda kv: kv[1]["start_date"] or ""):
+        out[task] = {name: round(datetime.fromisoformat(ti[key]).timestamp() - posted, 2)
+                     for name, key in STAMPS if ti.get(key)}
+    return out
+
+
+def breakdown(line: dict[str, dict[str, float]], email_s: float) -> dict[str, float]:
+    """Where a trigger's time went: inside tasks (started..ended), waiting in the queue (queued..started),
+    and the scheduler's share (trigger or the previous task's end until the next task is queued)."""
+    inside = queue = sched = 0.0
+    previous_end = 0.0
+    for stamps in line.values():
+        if {"queued", "started", "ended"} - set(stamps):
+            continue
+        sched += max(0.0, stamps["queued"] - previous_end)
+        queue += stamps["started"] - stamps["queued"]
+        inside += stamps["ended"] - stamps["started"]
+        previous_end = stamps["ended"]
+    return {"inside_tasks_s": round(inside, 2), "queued_to_running_s": round(queue, 2),
+            "to_next_queued_s": round(sched, 2), "last_task_end_to_email_s": round(email_s - previous_end, 2)}
+
+
 def measure(cluster: topo.Topology, sink: topo.SmtpSink, triggers: int) -> list[dict]:
     cluster.wait_for_dag(DAG_ID)
     cluster.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
     runs = []
     for n in range(1, triggers + 1):
         recipient = f"bench-{n}@example.org"
-        started = time.monotonic()
+        started, posted = time.monotonic(), time.time()
         run = cluster.api("POST", f"/dags/{DAG_ID}/dagRuns",
                           json={"logical_date": None, "conf": {"recipients": [recipient], "force": True}})
         (received,) = cluster.wait_until(f"the digest to {recipient}", lambda r=recipient: sink.to(r),
@@ -59,19 +88,25 @@ def measure(cluster: topo.Topology, sink: topo.SmtpSink, triggers: int) -> list[
         to_success = time.monotonic() - started
         tis = cluster.task_instances(DAG_ID, run["dag_run_id"])
         tasks = {task: _seconds(ti) for task, ti in sorted(tis.items(), key=lambda kv: kv[1]["start_date"] or "")}
+        line = timeline(tis, posted)
         runs.append({"trigger": n, "trigger_to_email_s": round(to_email, 2),
                      "trigger_to_run_success_s": round(to_success, 2),
-                     "task_run_s": {task: round(s, 2) for task, s in tasks.items() if s is not None}})
+                     "task_run_s": {task: round(s, 2) for task, s in tasks.items() if s is not None},
+                     "breakdown": breakdown(line, to_email), "timeline": line})
         busy = sum(s for s in tasks.values() if s)
         print(f"trigger {n}: email after {to_email:5.1f} s, run success after {to_success:5.1f} s "
               f"(tasks ran {busy:.1f} s of it: " + ", ".join(f"{t} {s:.1f}" for t, s in tasks.items() if s) + ")",
               flush=True)
+        print("    " + ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f}"
+                                 for k, v in runs[-1]["breakdown"].items()), flush=True)
     return runs
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--triggers", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "celery.json")
+    parser.add_argument("--logs", type=Path, help="copy the components' and tasks' logs here before teardown")
     args = parser.parse_args()
     missing = topo.reachable()
     if missing:
@@ -90,6 +125,8 @@ def main() -> int:
             print(f"bench-celery failed: {exc}", file=sys.stderr)
             return 1
         finally:
+            if args.logs:
+                shutil.copytree(cluster.home / "logs", args.logs, dirs_exist_ok=True)
             problems = cluster.close()
             if problems:
                 print("teardown problems:\n" + "\n".join(problems), file=sys.stderr)
@@ -108,9 +145,9 @@ def main() -> int:
         "target_s": TARGET_S,
         "met": median < TARGET_S,
     }
-    out = ROOT / "bench" / "results" / "celery.json"
+    out = args.out.resolve()
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
 

@@ -6,6 +6,7 @@ with the new stories of the last day on their topics: new seed files plus the fe
 `ingest_feeds` stored during the run's data interval. Nothing is sent twice to the same person; failed
 inputs are listed in the footer. Summarize and tag are mapped tasks, one per batch of
 `NEWSBRIEF_ARTICLES_PER_TASK` articles (default 1000), so a busy day is shared by several workers.
+Earlier digests whose send failed are retried meanwhile, before this run's digests are built.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ ARTICLES = Asset("newsbrief://articles")
     **dag_settings(__doc__),
 )
 def daily_digest():
-    seeds = ingest_seeds()
-    redeliver_earlier() >> seeds
-    articles = select_interval_articles.override(inlets=[ARTICLES])(seeds)
+    redelivered = redeliver_earlier()
+    articles = select_interval_articles.override(inlets=[ARTICLES])(ingest_seeds())
     batches = plan_article_batches(articles)
-    deliver(build_digests(tag.expand(article_ids=summarize.expand(article_ids=batches))))
+    digests = build_digests(tag.expand(article_ids=summarize.expand(article_ids=batches)))
+    redelivered >> digests
+    deliver(digests)
 
 
 daily_digest()

@@ -41,9 +41,15 @@ def test_seed_digest_is_manual_with_a_parameter_form(dagbag):
 
 
 def test_redeliver_dag_is_hourly_and_every_digest_run_retries_failures_first(dagbag):
+    """Earlier failed digests are retried before the run's own digests are built and sent; the retry runs
+    beside the ingest and summaries, not ahead of them (one task less on the way to the email)."""
     assert [t.task_id for t in dagbag.dags["redeliver"].tasks] == ["redeliver_earlier"]
     for dag_id in ("seed_digest", "daily_digest"):
-        assert dagbag.dags[dag_id].topological_sort()[0].task_id == "redeliver_earlier"
+        dag = dagbag.dags[dag_id]
+        assert dag.topological_sort()[0].task_id == "redeliver_earlier"
+        assert "redeliver_earlier" in dag.get_task("build_digests").upstream_task_ids
+        assert dag.get_task("redeliver_earlier").upstream_task_ids == set()
+        assert dag.get_task("ingest_seeds").upstream_task_ids == set()
 
 
 def test_daily_digest_runs_at_seven_in_the_configured_timezone(dagbag, monkeypatch):
@@ -68,7 +74,7 @@ def test_summarize_and_tag_are_mapped_over_batches_of_article_ids(dagbag, dag_id
     assert not isinstance(dag.get_task("build_digests"), MappedOperator)
     assert dag.get_task("summarize").upstream_task_ids == {"plan_article_batches"}
     assert dag.get_task("tag").upstream_task_ids == {"summarize"}
-    assert dag.get_task("build_digests").upstream_task_ids == {"tag"}
+    assert dag.get_task("build_digests").upstream_task_ids == {"tag", "redeliver_earlier"}
 
 
 def test_article_batches_cover_every_id_once_in_order():

@@ -91,13 +91,38 @@ def _run_label(context, timezone: str) -> str:
     return f"{title}, {local:%d %b %Y}" if scheduled else f"{title}, {local:%d %b %Y %H:%M} {local.tzname()}"
 
 
-def _config():
+_PARSED: dict = {}
+
+
+def _on_disk(*paths) -> tuple:
+    """What identifies the files' contents without reading them: path, inode, size, modification time."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return ()
+        out.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def load_config():
+    """Settings, taxonomy and subscribers. The two files are parsed again only when one of them changed:
+    each task process inherits what the Celery worker parsed before forking it (`worker_preload`), and
+    parsing topics.yaml stems every term."""
     from newsbrief.config.subscribers import load_subscribers
     from newsbrief.tagging import load_taxonomy
 
     settings = load_settings()
+    key = _on_disk(settings.topics_file, settings.subscribers_file)
+    if key and key in _PARSED:
+        taxonomy, subscribers = _PARSED[key]
+        return settings, taxonomy, list(subscribers)
     taxonomy = load_taxonomy(settings.topics_file)
     subscribers = load_subscribers(settings.subscribers_file, known_topics={t.id for t in taxonomy.topics})
+    if key:
+        _PARSED.clear()
+        _PARSED[key] = (taxonomy, subscribers)
     return settings, taxonomy, subscribers
 
 
@@ -111,7 +136,7 @@ def _algorithm(params) -> tuple[str, int]:
 @task
 def ingest_seeds() -> list[int]:
     """Read new seed files (config is checked first, so a typo fails the run before any work)."""
-    settings, _, _ = _config()
+    settings, _, _ = load_config()
     params = get_current_context()["params"]
     result = seed_ingest.ingest_seed_files(open_store(settings.store_url), settings, _run_key(),
                                         patterns=params.get("seeds") or "*", force=bool(params.get("force")))
@@ -177,7 +202,7 @@ def summarize(article_ids: list[int]) -> list[int]:
 
 @task
 def tag(article_ids: list[int]) -> list[int]:
-    settings, taxonomy, _ = _config()
+    settings, taxonomy, _ = load_config()
     return tag_stage.tag_articles(open_store(settings.store_url), article_ids, taxonomy)
 
 
@@ -189,7 +214,7 @@ def build_digests(article_ids) -> list[int]:
     article_ids = _flat(article_ids)
     context = get_current_context()
     params = context["params"]
-    settings, taxonomy, subscribers = _config()
+    settings, taxonomy, subscribers = load_config()
     algorithm, sentences = _algorithm(params)
     recipients = override_recipients(params.get("recipients"), subscribers)
     return build.build_digests(
