@@ -82,7 +82,7 @@ def test_the_template_store_keeps_a_window_and_still_knows_the_furniture(tmp_pat
     """Only a source's newest `window` articles keep their template lines: the store stays bounded, the
     plug every item carries is still known, and a sentence two stories quote is never taken for furniture."""
     from newsbrief.store import TemplateLine
-    from newsbrief.text.stage import learn_templates, load_articles
+    from newsbrief.text.stage import learn_templates
 
     store = Store(f"sqlite:///{tmp_path / 'window.db'}")
     plug = "Sign in to read the full story and get our morning briefing every weekday."
@@ -99,7 +99,7 @@ def test_the_template_store_keeps_a_window_and_still_knows_the_furniture(tmp_pat
             ids.append(article.id)
     for start in range(0, 12, 4):
         with store.session() as s:
-            learn_templates(s, load_articles(s, ids[start:start + 4]), window=5)
+            learn_templates(s, ids[start:start + 4], window=5)
     with store.session() as s:
         kept = set(s.execute(select(TemplateLine.article_id)).scalars())
         rows = s.execute(select(func.count()).select_from(TemplateLine)).scalar_one()

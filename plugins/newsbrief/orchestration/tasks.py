@@ -185,7 +185,7 @@ def plan_article_batches(article_ids: list[int]) -> list[list[int]]:
     store = open_store(load_settings().store_url)
     for ids in summary_stage.batches(article_ids):
         with store.session() as s:
-            summary_stage.learn_templates(s, summary_stage.load_articles(s, ids))
+            summary_stage.learn_templates(s, ids)
     batches = split_ids(article_ids, per_batch)
     log.info("%d articles in %d batches of up to %d", len(article_ids), len(batches), per_batch)
     return batches

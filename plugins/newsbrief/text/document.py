@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsbrief.text.furniture import is_boilerplate, template_key
-from newsbrief.text.sentences import PARAGRAPH, segment, split_line
+from newsbrief.text.furniture import Body, is_boilerplate
+from newsbrief.text.sentences import PARAGRAPH
 
 _KEY_RE = re.compile(r"[\W_]+", re.UNICODE)
 _DATELINE_RE = re.compile(
@@ -71,29 +71,30 @@ class Article:
         return groups
 
 
-def prepare(text: str, title: str | None = None, templates: frozenset[str] | set[str] = frozenset()) -> Article:
-    """Candidate sentences of `text`; `templates` are the source's learned template keys
-    (`newsbrief.text.furniture.template_key`): lines and sentences with those keys are furniture."""
-    title = (title or "").strip()
+def prepare(text: str | Body, title: str | None = None, templates: frozenset[str] | set[str] = frozenset()) -> Article:
+    """Candidate sentences of `text` (a `Body` brings its own title); `templates` are the source's learned
+    template keys (`newsbrief.text.furniture.template_key`): lines and sentences with those keys are furniture."""
+    body = text if isinstance(text, Body) else Body(text, title)
+    title = (body.title or "").strip()
     title_key = _key(title)
     title_probe = max(title_key.split(), key=len, default="")
     longest_repeat = 2 * len(title_key) + 20
     sentences: list[str] = []
     paragraphs: list[int] = []
     seen: set[str] = set()
-    blocks = segment(text or "")
+    blocks = body.blocks
     if blocks and title_key and _key(blocks[0].text) == title_key:
         blocks = blocks[1:]
     for index, block in enumerate(blocks):
         if block.kind != PARAGRAPH:
             continue
-        if templates and template_key(block.text, title) in templates:
+        if templates and body.key(block.text) in templates:
             continue
-        split = split_line(block.text)
+        split = block.sentences
         if len(split) > 1 and len(block.text) <= MAX_FURNITURE_BLOCK and is_boilerplate(block.text):
             continue
         for sentence in split:
-            if templates and template_key(sentence, title) in templates:
+            if templates and body.key(sentence) in templates:
                 continue
             if not sentences:
                 sentence = strip_dateline(sentence)

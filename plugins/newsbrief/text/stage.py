@@ -17,7 +17,7 @@ from sqlalchemy.orm import load_only
 
 from newsbrief.store import Article, Store, Summary, TemplateLine
 from newsbrief.store.inserts import insert_new
-from newsbrief.text.furniture import TEMPLATE_MIN_ARTICLES, template_candidates
+from newsbrief.text.furniture import TEMPLATE_MIN_ARTICLES, Body, template_candidates
 from newsbrief.text.summarize import DEFAULT_ALGORITHM, summarize
 
 log = logging.getLogger(__name__)
@@ -62,29 +62,43 @@ sentence must recur in three stories of that window to be taken for template tex
 suffice; see `TEMPLATE_MIN_ARTICLES`)."""
 
 
-def learn_templates(session, articles: list[Article], window: int = TEMPLATE_WINDOW) -> None:
-    """Record the line and sentence keys of articles not yet recorded (idempotent per article), then drop
-    the keys of articles that fell out of their source's window."""
-    ids = [a.id for a in articles]
+def _cutoff(session, source: str, window: int) -> int | None:
+    """The oldest article id in the source's window, None while it holds fewer than `window` articles."""
+    return session.execute(select(TemplateLine.article_id).where(TemplateLine.source == source).distinct()
+                           .order_by(TemplateLine.article_id.desc()).offset(window - 1).limit(1)).scalar()
+
+
+_SOURCE_COLUMNS = (Article.id, Article.source_kind, Article.origin, Article.url, Article.source)
+
+
+def learn_templates(session, ids: list[int], window: int = TEMPLATE_WINDOW) -> dict[int, Body]:
+    """Record the line and sentence keys of the articles not yet recorded (idempotent per article), in one
+    insert, then drop the keys of articles that fell out of their source's window. An article older than
+    its source's full window is not read: its keys would be dropped at once, so a re-run reads no text.
+    Returns the parsed bodies of the articles read, for their summaries."""
     if not ids:
-        return
+        return {}
     known = set(session.execute(select(TemplateLine.article_id).where(TemplateLine.article_id.in_(ids))
                                 .distinct()).scalars())
-    touched: set[str] = set()
-    for article in articles:
-        if article.id in known:
-            continue
-        source = source_key(article)
-        touched.add(source)
-        insert_new(session, TemplateLine, [{"source": source, "key": key, "article_id": article.id}
-                                           for key in sorted(template_candidates(article.text, article.title))])
-    session.flush()
-    for source in sorted(touched):
-        cutoff = session.execute(select(TemplateLine.article_id).where(TemplateLine.source == source).distinct()
-                                 .order_by(TemplateLine.article_id.desc()).offset(window - 1).limit(1)).scalar()
+    fresh = [i for i in ids if i not in known]
+    if not fresh:
+        return {}
+    sources = {row.id: source_key(row) for row in session.execute(select(*_SOURCE_COLUMNS)
+                                                                   .where(Article.id.in_(fresh)))}
+    cutoffs = {source: _cutoff(session, source, window) for source in sorted(set(sources.values()))}
+    read = [i for i in fresh if i in sources and (cutoffs[sources[i]] is None or i >= cutoffs[sources[i]])]
+    bodies = {row.id: Body(row.text, row.title) for row in session.execute(
+        select(Article.id, Article.title, Article.text).where(Article.id.in_(read)))} if read else {}
+    insert_new(session, TemplateLine.__table__, [{"source": sources[i], "key": key, "article_id": i}
+                                       for i in read for key in sorted(template_candidates(bodies[i]))])
+    grown = {sources[i] for i in read}
+    for source, cutoff in cutoffs.items():
+        if source in grown:
+            cutoff = _cutoff(session, source, window)
         if cutoff is not None:
             session.execute(delete(TemplateLine).where(TemplateLine.source == source,
                                                        TemplateLine.article_id < cutoff))
+    return bodies
 
 
 def template_keys(session, source: str) -> frozenset[str]:
@@ -97,13 +111,21 @@ def template_keys(session, source: str) -> frozenset[str]:
     return frozenset(rows.scalars())
 
 
+KEEP_PARSED = 20_000
+"""Bodies parsed while learning templates are kept for the summaries up to this many articles (tens of
+MB); beyond it a summary parses its article again."""
+
+
 def summarize_articles(store: Store, article_ids: list[int], *, algorithm: str = DEFAULT_ALGORITHM,
                        sentences: int = 3, batch: int = BATCH) -> list[int]:
     """Learn the template lines of every article first, then compute (or keep) each summary: one query
-    and one transaction per batch of ids, bulk inserts."""
+    and one transaction per batch of ids, bulk inserts; an article summarized before is not read."""
+    parsed: dict[int, Body] = {}
     for ids in batches(article_ids, batch):
         with store.session() as s:
-            learn_templates(s, load_articles(s, ids))
+            bodies = learn_templates(s, ids)
+        if len(parsed) + len(bodies) <= KEEP_PARSED:
+            parsed.update(bodies)
     templates: dict[str, frozenset[str]] = {}
     for ids in batches(article_ids, batch):
         with store.session() as s:
@@ -113,19 +135,34 @@ def summarize_articles(store: Store, article_ids: list[int], *, algorithm: str =
             if not todo:
                 continue
             rows = []
-            for article in load_articles(s, todo):
+            for article in _summary_inputs(s, todo, parsed):
                 source = source_key(article)
                 if source not in templates:
                     templates[source] = template_keys(s, source)
+                body = parsed.pop(article.id, None) or Body(article.text, article.title)
                 rows.append({"article_id": article.id, "algorithm": algorithm, "sentences": sentences,
-                             "text": _summary_text(article, algorithm, sentences, templates[source])})
-            insert_new(s, Summary, rows)
+                             "text": _summary_text(article, body, algorithm, sentences, templates[source])})
+            insert_new(s, Summary.__table__, rows)
     return article_ids
 
 
-def _summary_text(article: Article, algorithm: str, sentences: int, templates: frozenset[str]) -> list[str]:
-    text = summarize(article.text, title=article.title, sentences=sentences, algorithm=algorithm,
-                     templates=templates)
+def _summary_inputs(session, ids: list[int], parsed: dict[int, Body]) -> list:
+    """The rows (source columns, and text and title unless already parsed) of these ids in the order given;
+    an id no longer stored is logged and skipped."""
+    again = [i for i in ids if i not in parsed]
+    by_id = {row.id: row for row in session.execute(select(*_SOURCE_COLUMNS).where(
+        Article.id.in_([i for i in ids if i in parsed])))}
+    if again:
+        by_id.update((row.id, row) for row in session.execute(
+            select(*_SOURCE_COLUMNS, Article.title, Article.text).where(Article.id.in_(again))))
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        log.warning("articles %s are no longer in the store: skipped", ", ".join(map(str, missing)))
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _summary_text(article, body: Body, algorithm: str, sentences: int, templates: frozenset[str]) -> list[str]:
+    text = summarize(body, sentences=sentences, algorithm=algorithm, templates=templates)
     if not text:
         log.warning("article %s (%s) has no sentence to summarize", article.id, article.origin)
     return text
@@ -139,7 +176,8 @@ def stored_summary(session, article: Article, algorithm: str, sentences: int,
         if templates is None:
             templates = template_keys(session, source_key(article))
         insert_new(session, Summary, [{"article_id": article.id, "algorithm": algorithm, "sentences": sentences,
-                                       "text": _summary_text(article, algorithm, sentences, templates)}])
+                                       "text": _summary_text(article, Body(article.text, article.title), algorithm,
+                                                             sentences, templates)}])
         row = session.execute(select(Summary).where(Summary.article_id == article.id, Summary.algorithm == algorithm,
                                                     Summary.sentences == sentences)).scalar_one()
     return list(row.text)

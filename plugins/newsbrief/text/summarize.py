@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from newsbrief.text.document import Article, prepare
+from newsbrief.text.furniture import Body
 from newsbrief.text.summarizers import positional, stock
 
 ALGORITHMS: tuple[str, ...] = ("newsbrief", "lead", *stock.SUMY_ALGORITHMS)
@@ -49,14 +50,15 @@ def choose(article: Article, count: int, algorithm: str) -> list[int]:
     return chosen
 
 
-def summarize(text: str, *, title: str | None = None, sentences: int = 3, ratio: float | None = None,
+def summarize(text: str | Body, *, title: str | None = None, sentences: int = 3, ratio: float | None = None,
               algorithm: str = DEFAULT_ALGORITHM, templates: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The article's most informative sentences, in document order.
 
     `text` is the body, one paragraph or heading per line; `title` is passed separately (a first body
     line equal to it is not a sentence). `ratio` (0 < r <= 1) overrides `sentences`. Fewer candidates
     than asked gives all of them; empty text gives []. Unknown `algorithm` raises ValueError. `templates`
-    are the source's learned template keys (see `newsbrief.text.stage.template_keys`).
+    are the source's learned template keys (see `newsbrief.text.stage.template_keys`). A `Body` already
+    parsed (`newsbrief.text.furniture.Body`) is not parsed again and brings its own title.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown summarization algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}")

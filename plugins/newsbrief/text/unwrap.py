@@ -27,6 +27,7 @@ give it) is returned as is.
 from __future__ import annotations
 
 import re
+import string
 
 MAX_WRAP_WIDTH = 120
 _CLOSERS = "\"”’')]»"
@@ -83,13 +84,27 @@ def ends_in_abbreviation(text: str) -> bool:
     return text.endswith(".") and _ABBREVIATION_RE.search(text[-8:]) is not None
 
 
+_ASCII_UPPER = string.ascii_uppercase.encode()
+_ASCII_LETTERS = string.ascii_letters.encode()
+
+
 def _mostly_capitals(text: str) -> bool:
     sample = text[:4000]
-    upper = sum(1 for c in sample if c.isupper())
-    return upper > 50 and upper * 2 > sum(1 for c in sample if c.isalpha())
+    if sample.isascii():
+        raw = sample.encode()
+        upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    else:
+        upper = sum(1 for c in sample if c.isupper())
+        letters = sum(1 for c in sample if c.isalpha())
+    return upper > 50 and upper * 2 > letters
 
 
 def _is_caps_heading(stripped: str) -> bool:
+    """Four or more letters, all capitals; `str.isupper` rules out most lines in C first (for ASCII it is
+    the same test bar the count)."""
+    if stripped.isascii() and not stripped.isupper():
+        return False
     letters = [c for c in stripped if c.isalpha()]
     return (len(letters) >= 4 and all(c.isupper() for c in letters) and len(stripped.split()) <= 12
             and not _ends_sentence(stripped))
