@@ -81,11 +81,11 @@ def _timed(fn):
 
 
 def run(n: int, rows: list[dict], settings, taxonomy, store_url: str) -> dict:
-    from newsbrief.sources.ingest import cluster_articles
     from newsbrief.sources.seeds import content_hash
     from newsbrief.sources.urls import match_keys
     from newsbrief.store import Article, Store
     from newsbrief.store import feeds as feed_store
+    from newsbrief.stories.stage import cluster_articles
     from newsbrief.tagging.stage import tag_articles
     from newsbrief.text.stage import summarize_articles
 

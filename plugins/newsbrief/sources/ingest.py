@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
@@ -29,17 +29,16 @@ from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, Pars
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.sources.seeds import content_hash
 from newsbrief.sources.urls import match_keys
-from newsbrief.store import Article, Cluster, Feed, Store
+from newsbrief.store import Article, Feed, Store
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.problems import add_problem
-from newsbrief.stories.clustering import Doc, cluster_docs
+from newsbrief.stories.stage import cluster_articles
 
 log = logging.getLogger(__name__)
 
 STAGE = "feed"
 PAGE_MAX_BYTES = 3 * 1024 * 1024
 _HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-WINDOW_LIMIT = 20_000
 STORE_BATCH = 25
 STORE_EVERY_SECONDS = 2.0
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -305,48 +304,6 @@ def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key
             report.new_article_ids.append(stored.id)
         else:
             outcome.duplicates += 1
-
-
-def cluster_articles(store: Store, article_ids: Sequence[int], settings: ClusterSettings | None = None, *,
-                     now: datetime | None = None) -> int:
-    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members.
-
-    Reads plain columns (no ORM objects for a window of thousands of articles) and writes in bulk: the new
-    clusters in one flush, the articles' cluster ids and the representatives in one executemany each."""
-    settings = settings or ClusterSettings()
-    window = timedelta(hours=settings.window_hours)
-    now = now or datetime.now(UTC)
-    new = set(article_ids)
-    columns = (Article.id, Article.title, Article.text, Article.cluster_id, Article.source, Article.extraction)
-    with store.session() as s:
-        rows = {r.id: r for r in s.execute(select(*columns).where(Article.ingested_at >= now - window)
-                                           .order_by(Article.id.desc()).limit(WINDOW_LIMIT))}
-        missing = sorted(new - rows.keys())
-        for start in range(0, len(missing), 500):
-            rows.update((r.id, r) for r in s.execute(select(*columns).where(
-                Article.id.in_(missing[start:start + 500]))))
-        docs = [Doc(r.id, r.title, r.text, r.cluster_id, r.source) for r in rows.values()]
-        created: list[tuple[list[int], Cluster]] = []
-        kept: list[tuple[list[int], int, int]] = []
-        for group in cluster_docs(docs, threshold=settings.threshold, title_threshold=settings.title_threshold):
-            if not new.intersection(group):
-                continue
-            members = [rows[i] for i in group]
-            existing = sorted({a.cluster_id for a in members if a.cluster_id is not None})
-            rep = max(members, key=lambda a: (a.extraction == "full", len(a.text or ""), -a.id))
-            if existing:
-                kept.append((group, existing[0], rep.id))
-            else:
-                created.append((group, Cluster(representative_id=rep.id)))
-        s.add_all([cluster for _, cluster in created])
-        s.flush()
-        if kept:
-            s.execute(update(Cluster), [{"id": cid, "representative_id": rep} for _, cid, rep in kept])
-        moves = [{"id": i, "cluster_id": cluster.id} for group, cluster in created for i in group]
-        moves += [{"id": i, "cluster_id": cid} for group, cid, _ in kept for i in group if rows[i].cluster_id != cid]
-        if moves:
-            s.execute(update(Article), moves)
-    return len(created) + len(kept)
 
 
 def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:
