@@ -148,7 +148,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     try:
         with ParserPool(min(parse_workers or len(os.sched_getaffinity(0)), len(due))) as parser, \
                 ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
-            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser): cfg
+            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser, run_key): cfg
                        for cfg in due}
             ready: list[tuple[FeedConfig, _Collected]] = []
             written = time.monotonic()
@@ -176,8 +176,11 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
 
 
 def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser_words: int,
-             parser: ParserPool) -> _Collected:
-    """Network and parsing work for one feed (worker thread): no writes here."""
+             parser: ParserPool, run_key: str) -> _Collected:
+    """Network and parsing work for one feed (worker thread): no writes here.
+
+    Entries stored by earlier runs are skipped before any page fetch; one stored by this run is not, whether
+    another worker stored it yet being a matter of timing: the store keeps the better copy (`copy_rank`)."""
     outcome = FeedOutcome(cfg.url, cfg.name, "ok")
     collected = _Collected(outcome)
     try:
@@ -198,7 +201,7 @@ def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser
         return collected
     outcome.entries, outcome.bozo = len(parsed.entries), parsed.bozo
     with store.session() as s:
-        known = feed_store.known_urls(s, [k for e in parsed.entries for k in match_keys(e.url)])
+        known = feed_store.known_urls(s, [k for e in parsed.entries for k in match_keys(e.url)], before_run=run_key)
     seen: set[str] = set()
     for entry in parsed.entries:
         keys = match_keys(entry.url)
