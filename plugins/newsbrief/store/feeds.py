@@ -123,8 +123,10 @@ COPY_FIELDS = ("content_hash", "url", "source_kind", "source", "origin", "feed_i
 
 def copy_rank(article: Article) -> tuple:
     """Lowest ranks first among copies of one article: full text over a teaser, then the longer text, then the
-    smallest URL (then content hash), all properties of the copy itself, never of when it arrived."""
-    return (article.extraction != "full", -len(article.text or ""), article.url or "", article.content_hash)
+    smallest URL, source and feed (one link in several feeds), all properties of the copy itself, never of
+    when it arrived."""
+    return (article.extraction != "full", -len(article.text or ""), article.url or "", article.source or "",
+            article.origin or "", article.content_hash)
 
 
 def _keep_better(session: Session, stored: Article, copy: Article) -> None:
