@@ -3,8 +3,10 @@
 Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in a
 pool of worker processes, one per core (`ParserPool`: it holds the GIL, so threads would take turns).
 All writes happen on the calling thread, one transaction for each few feeds that are ready (up to
-`STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry already stored (by URL) is recognised before its page
-is fetched, so an hourly run costs one conditional GET per feed and nothing more when nothing changed.
+`STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry
+stored by an earlier run (by URL) is recognised before its page is fetched, so an hourly run costs one
+conditional GET per feed and nothing more when nothing changed; copies within a run all reach the store,
+which keeps the best one whatever their order. The run's articles are then clustered (`stories.stage`).
 
 No feed can fail the run: each failure is stored on the feed (back-off: 30 min doubling to 24 h, or
 the server's Retry-After) and as a Problem of the run, which the digest footer lists. A feed waiting
