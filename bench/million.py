@@ -11,7 +11,7 @@ recipient. Then, through the same functions the stages call, each timed (best of
 
 - a day's articles: `digest.build.articles_for_interval` for the last day;
 - the dedup look-up of a new entry: `store.feeds.known_urls` and `find_duplicate` for an unseen URL/hash;
-- the clustering window: the 72 h column query of `sources.ingest.cluster_articles`;
+- the clustering window: the 72 h column query of `stories.stage.cluster_articles`;
 - building one digest: `digest.build.build_digests` for one recipient over the last day's articles
   (their stories, summaries and tags, what they were sent before, rendering).
 

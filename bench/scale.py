@@ -1,6 +1,6 @@
 """Scale benchmark (issue 15): real articles through the stage functions the DAGs call, on SQLite or PostgreSQL.
 
-Usage:  .venv/bin/python bench/scale.py [--postgres] [--sizes 1000,2000,5000,10000]
+Usage:  .venv/bin/python bench/scale.py [--postgres] [--sizes 1000,2000,5000,10000] [--no-order-check]
 
 Articles: Reuters-21578 TRAIN bodies (~0.9 kB) mixed with the full-text items of the shared feeds
 (../shared/data/feeds: entries whose feed text is 800+ characters, one per link; 1,446 of them, median
@@ -8,7 +8,9 @@ Articles: Reuters-21578 TRAIN bodies (~0.9 kB) mixed with the full-text items of
 (--reuters-only: the bodies alone, as the runs before the mix). Research-only data: read from ../shared at run time, never
 copied. Stages: dedup (content hash + URL keys, batched inserts), summarize, tag, cluster. Prints wall and
 CPU seconds per stage, their total against the target (30 s on SQLite, 45 s on PostgreSQL), peak RSS, and
-the linear-growth check (10k time <= 12 x 1k time for every stage). --postgres uses a fresh database on
+the linear-growth check (10k time <= 12 x 1k time for every stage), and the order check: the same
+articles stored and clustered in other arrival orders and batch splits (reversed in 7 batches; shuffled in
+3 incremental runs) must give the same stories, else the exit status is 1 (--no-order-check skips it). --postgres uses a fresh database on
 the local PostgreSQL (tests/store/postgres.py `fresh_database`, dropped afterwards). JSON in
 bench/results/scale.json (scale_postgres.json). Other helpers share the 2 cores, so CPU seconds are the
 steadier figure.
@@ -80,46 +82,97 @@ def _timed(fn):
     return value, round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2)
 
 
-def run(n: int, rows: list[dict], settings, taxonomy, store_url: str) -> dict:
-    from newsbrief.sources.ingest import cluster_articles
+def _dedup(store, batches: list[list[tuple[int, dict, str]]], now) -> list[int]:
+    """Store (feed number, row, URL) items, one transaction per batch as ingestion does; the new ids."""
     from newsbrief.sources.seeds import content_hash
     from newsbrief.sources.urls import match_keys
-    from newsbrief.store import Article, Store
+    from newsbrief.store import Article
     from newsbrief.store import feeds as feed_store
+
+    ids = []
+    with store.session() as s:
+        feeds = feed_store.sync_feeds(s, [(f"https://bench.invalid/feed{k}.xml", f"feed{k}") for k in range(FEEDS)])
+    for items in batches:
+        with store.session() as s:
+            batch = []
+            for k, r, url in items:
+                state = feeds[f"https://bench.invalid/feed{k}.xml"]
+                batch.append((Article(content_hash=content_hash(r.get("title") or "", r["body"]), url=url,
+                                      source_kind="feed", source=f"feed{k}", origin=state.url, feed_id=state.id,
+                                      title=(r.get("title") or "")[:2000], text=r["body"], ingested_at=now,
+                                      extraction="full", run_key="bench"), match_keys(url)))
+            ids.extend(a.id for a, created in feed_store.insert_articles(s, batch) if created)
+    return sorted(ids)
+
+
+def _items(rows: list[dict], n: int) -> list[tuple[int, dict, str]]:
+    return [(k % FEEDS, row, row.get("link") or f"https://bench.invalid/a/{row['newid']}")
+            for k, row in enumerate(rows[:n])]
+
+
+def _partition(store) -> set[frozenset[str]]:
+    """The stories as sets of URLs: ids differ between stores, URLs do not."""
+    from sqlalchemy import select
+
+    from newsbrief.store import Article
+
+    groups: dict[int, set[str]] = {}
+    with store.session() as s:
+        for url, cid in s.execute(select(Article.url, Article.cluster_id).where(Article.cluster_id.is_not(None))):
+            groups.setdefault(cid, set()).add(url)
+    return {frozenset(g) for g in groups.values()}
+
+
+def order_check(n: int, rows: list[dict], postgres: bool, expected: set[frozenset[str]]) -> dict:
+    """The same articles in other arrival orders must give the same stories: reversed and dealt into 7
+    batches, clustered once; shuffled in 3 parts, each stored and clustered in turn (incremental runs)."""
+    import random
+
+    from newsbrief.store import Store
+    from newsbrief.stories.stage import cluster_articles
+
+    items = _items(rows, n)
+    shuffled = items[:]
+    random.Random(1).shuffle(shuffled)
+    third = -(-len(items) // 3)
+    variants = {"reversed, 7 batches": [[items[::-1][i::7] for i in range(7)]],
+                "shuffled, 3 incremental runs": [[shuffled[i:i + third]] for i in range(0, len(items), third)]}
+    out = {}
+    for name, runs in variants.items():
+        with _database(postgres) as url:
+            store = Store(url)
+            now = datetime.now(UTC)
+            for batches in runs:
+                cluster_articles(store, _dedup(store, batches, now), now=now)
+            got = _partition(store)
+            store.dispose()
+        out[name] = {"clusters": len(got), "identical": got == expected}
+    return out
+
+
+def run(n: int, rows: list[dict], settings, taxonomy, store_url: str) -> dict:
+    from newsbrief.store import Store
+    from newsbrief.stories.stage import cluster_articles
     from newsbrief.tagging.stage import tag_articles
     from newsbrief.text.stage import summarize_articles
 
     store = Store(store_url)
     now = datetime.now(UTC)
-
-    def dedup():
-        ids = []
-        with store.session() as s:
-            feeds = feed_store.sync_feeds(s, [(f"https://bench.invalid/feed{k}.xml", f"feed{k}")
-                                              for k in range(FEEDS)])
-        by_feed: dict[int, list] = {}
-        for k, row in enumerate(rows[:n]):
-            by_feed.setdefault(k % FEEDS, []).append((row, row.get("link") or f"https://bench.invalid/a/{row['newid']}"))
-        for k, items in by_feed.items():
-            state = feeds[f"https://bench.invalid/feed{k}.xml"]
-            with store.session() as s:
-                batch = [(Article(content_hash=content_hash(r.get("title") or "", r["body"]), url=url,
-                                  source_kind="feed", source=f"feed{k}", origin=state.url, feed_id=state.id,
-                                  title=(r.get("title") or "")[:2000], text=r["body"], ingested_at=now,
-                                  extraction="full", run_key="bench"), match_keys(url)) for r, url in items]
-                ids.extend(a.id for a, created in feed_store.insert_articles(s, batch) if created)
-        return sorted(ids)
-
-    ids, dw, dc = _timed(dedup)
+    by_feed: dict[int, list] = {}
+    for item in _items(rows, n):
+        by_feed.setdefault(item[0], []).append(item)
+    ids, dw, dc = _timed(lambda: _dedup(store, list(by_feed.values()), now))
     _, sw, sc = _timed(lambda: summarize_articles(store, ids, sentences=3))
     _, tw, tc = _timed(lambda: tag_articles(store, ids, taxonomy))
     clusters, cw, cc = _timed(lambda: cluster_articles(store, ids, now=now))
+    partition = _partition(store)
     store.dispose()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     chars = sum(len(r["body"]) for r in rows[:n])
     return {"articles": n, "stored": len(ids), "clusters": clusters, "mean_chars": round(chars / n),
             "dedup": [dw, dc], "summarize": [sw, sc], "tag": [tw, tc], "cluster": [cw, cc],
-            "total": [round(dw + sw + tw + cw, 2), round(dc + sc + tc + cc, 2)], "peak_rss_mb": rss}
+            "total": [round(dw + sw + tw + cw, 2), round(dc + sc + tc + cc, 2)], "peak_rss_mb": rss,
+            "partition": partition}
 
 
 STAGES = ("dedup", "summarize", "tag", "cluster")
@@ -131,6 +184,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="a fresh database on the local PostgreSQL")
     parser.add_argument("--sizes", default="1000,2000,5000,10000")
+    parser.add_argument("--no-order-check", action="store_true",
+                        help="skip clustering the same articles in other arrival orders (order_check)")
     parser.add_argument("--reuters-only", action="store_true",
                         help="Reuters bodies alone, the input of the runs before the mix (comparisons)")
     args = parser.parse_args()
@@ -152,13 +207,21 @@ def main() -> int:
     print(f"{what}, {backend}, stage functions; wall s / CPU s. "
           "NOTE: other helpers load this 2-core machine, so wall times vary; CPU seconds are steadier.")
     print("| articles | mean chars | dedup | summarize | tag | cluster | total | peak RSS |\n|---|---|---|---|---|---|---|---|")
-    results = []
+    results, checks = [], []
     for n in sizes:
         with _database(args.postgres) as url:
             r = run(n, rows, settings, taxonomy, url)
+        partition = r.pop("partition")
         results.append(r)
         cells = " | ".join(f"{r[k][0]} / {r[k][1]}" for k in (*STAGES, "total"))
         print(f"| {n:,} | {r['mean_chars']} | {cells} | {r['peak_rss_mb']} MB |", flush=True)
+        if not args.no_order_check:
+            r["order_check"] = order_check(n, rows, args.postgres, partition)
+            checks.append((n, len(partition), r["order_check"]))
+    for n, count, check in checks:
+        print(f"order check at {n:,} articles ({count} stories): " + "; ".join(
+            f"{name}: {c['clusters']} stories, {'identical' if c['identical'] else 'DIFFERENT'}"
+            for name, c in check.items()))
     growth = {}
     by_size = {r["articles"]: r for r in results}
     if min(by_size) * 10 == max(by_size):
@@ -183,7 +246,7 @@ def main() -> int:
                                "machine_shared": True, "units": "[wall s, cpu s]", "runs": results,
                                "growth_10x": growth}, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
-    return 0
+    return 0 if all(c["identical"] for _, _, check in checks for c in check.values()) else 1
 
 
 @contextmanager

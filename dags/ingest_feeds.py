@@ -72,8 +72,8 @@ def ingest_feeds():
 
     @task(outlets=[ARTICLES])
     def cluster_stories(reports: list[dict]) -> dict:
-        from newsbrief.sources.ingest import cluster_articles
         from newsbrief.store import open_store
+        from newsbrief.stories.stage import cluster_articles
 
         settings, config = _feeds()
         reports = list(reports)

@@ -83,12 +83,6 @@ def test_exact_copy_and_rewrite_with_threshold():
     assert jaccard(features(docs[0].title, text), features(docs[0].title, text)) == 1.0
 
 
-def test_existing_cluster_membership_is_kept():
-    docs = [Doc(1, "Alpha beta gamma delta epsilon zeta", "", cluster_id=9),
-            Doc(2, "Completely unrelated words about weather storms", "", cluster_id=9)]
-    assert cluster_docs(docs) == [[1, 2]]
-
-
 def test_minhash_estimates_jaccard():
     hasher = MinHasher(permutations=256)
     a = frozenset(f"w{i}" for i in range(100))

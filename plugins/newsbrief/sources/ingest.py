@@ -3,8 +3,10 @@
 Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in a
 pool of worker processes, one per core (`ParserPool`: it holds the GIL, so threads would take turns).
 All writes happen on the calling thread, one transaction for each few feeds that are ready (up to
-`STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry already stored (by URL) is recognised before its page
-is fetched, so an hourly run costs one conditional GET per feed and nothing more when nothing changed.
+`STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry
+stored by an earlier run (by URL) is recognised before its page is fetched, so an hourly run costs one
+conditional GET per feed and nothing more when nothing changed; copies within a run all reach the store,
+which keeps the best one whatever their order. The run's articles are then clustered (`stories.stage`).
 
 No feed can fail the run: each failure is stored on the feed (back-off: 30 min doubling to 24 h, or
 the server's Retry-After) and as a Problem of the run, which the digest footer lists. A feed waiting
@@ -19,9 +21,9 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
@@ -29,17 +31,16 @@ from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, Pars
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.sources.seeds import content_hash
 from newsbrief.sources.urls import match_keys
-from newsbrief.store import Article, Cluster, Feed, Store
+from newsbrief.store import Article, Feed, Store
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.problems import add_problem
-from newsbrief.stories.clustering import Doc, cluster_docs
+from newsbrief.stories.stage import cluster_articles
 
 log = logging.getLogger(__name__)
 
 STAGE = "feed"
 PAGE_MAX_BYTES = 3 * 1024 * 1024
 _HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-WINDOW_LIMIT = 20_000
 STORE_BATCH = 25
 STORE_EVERY_SECONDS = 2.0
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -149,7 +150,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     try:
         with ParserPool(min(parse_workers or len(os.sched_getaffinity(0)), len(due))) as parser, \
                 ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
-            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser): cfg
+            futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser, run_key): cfg
                        for cfg in due}
             ready: list[tuple[FeedConfig, _Collected]] = []
             written = time.monotonic()
@@ -177,8 +178,11 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
 
 
 def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser_words: int,
-             parser: ParserPool) -> _Collected:
-    """Network and parsing work for one feed (worker thread): no writes here."""
+             parser: ParserPool, run_key: str) -> _Collected:
+    """Network and parsing work for one feed (worker thread): no writes here.
+
+    Entries stored by earlier runs are skipped before any page fetch; one stored by this run is not, whether
+    another worker stored it yet being a matter of timing: the store keeps the better copy (`copy_rank`)."""
     outcome = FeedOutcome(cfg.url, cfg.name, "ok")
     collected = _Collected(outcome)
     try:
@@ -199,7 +203,7 @@ def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser
         return collected
     outcome.entries, outcome.bozo = len(parsed.entries), parsed.bozo
     with store.session() as s:
-        known = feed_store.known_urls(s, [k for e in parsed.entries for k in match_keys(e.url)])
+        known = feed_store.known_urls(s, [k for e in parsed.entries for k in match_keys(e.url)], before_run=run_key)
     seen: set[str] = set()
     for entry in parsed.entries:
         keys = match_keys(entry.url)
@@ -305,48 +309,6 @@ def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key
             report.new_article_ids.append(stored.id)
         else:
             outcome.duplicates += 1
-
-
-def cluster_articles(store: Store, article_ids: Sequence[int], settings: ClusterSettings | None = None, *,
-                     now: datetime | None = None) -> int:
-    """Cluster new articles with those of the last `settings.window_hours`; returns how many clusters gained members.
-
-    Reads plain columns (no ORM objects for a window of thousands of articles) and writes in bulk: the new
-    clusters in one flush, the articles' cluster ids and the representatives in one executemany each."""
-    settings = settings or ClusterSettings()
-    window = timedelta(hours=settings.window_hours)
-    now = now or datetime.now(UTC)
-    new = set(article_ids)
-    columns = (Article.id, Article.title, Article.text, Article.cluster_id, Article.source, Article.extraction)
-    with store.session() as s:
-        rows = {r.id: r for r in s.execute(select(*columns).where(Article.ingested_at >= now - window)
-                                           .order_by(Article.id.desc()).limit(WINDOW_LIMIT))}
-        missing = sorted(new - rows.keys())
-        for start in range(0, len(missing), 500):
-            rows.update((r.id, r) for r in s.execute(select(*columns).where(
-                Article.id.in_(missing[start:start + 500]))))
-        docs = [Doc(r.id, r.title, r.text, r.cluster_id, r.source) for r in rows.values()]
-        created: list[tuple[list[int], Cluster]] = []
-        kept: list[tuple[list[int], int, int]] = []
-        for group in cluster_docs(docs, threshold=settings.threshold, title_threshold=settings.title_threshold):
-            if not new.intersection(group):
-                continue
-            members = [rows[i] for i in group]
-            existing = sorted({a.cluster_id for a in members if a.cluster_id is not None})
-            rep = max(members, key=lambda a: (a.extraction == "full", len(a.text or ""), -a.id))
-            if existing:
-                kept.append((group, existing[0], rep.id))
-            else:
-                created.append((group, Cluster(representative_id=rep.id)))
-        s.add_all([cluster for _, cluster in created])
-        s.flush()
-        if kept:
-            s.execute(update(Cluster), [{"id": cid, "representative_id": rep} for _, cid, rep in kept])
-        moves = [{"id": i, "cluster_id": cluster.id} for group, cluster in created for i in group]
-        moves += [{"id": i, "cluster_id": cid} for group, cid, _ in kept for i in group if rows[i].cluster_id != cid]
-        if moves:
-            s.execute(update(Article), moves)
-    return len(created) + len(kept)
 
 
 def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:

@@ -2,6 +2,9 @@
 
 Every writer goes through unique constraints (feeds.url, articles.url, articles.content_hash) inside
 a savepoint, so parallel ingestion tasks racing on the same article store it once and both move on.
+Which copy of an article is kept does not depend on which worker stored first: a copy arriving in the same
+run as the stored one replaces it when it ranks first (`copy_rank`); a later run's copy never does, since
+the stages after ingestion may have used the stored one.
 """
 
 from __future__ import annotations
@@ -99,14 +102,51 @@ def record_fetch_failure(session: Session, feed_id: int, now: datetime, *, statu
     return feed.next_attempt_at
 
 
-def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
-    """Which of these stored-URL spellings already exist (callers pass every spelling from match_keys)."""
+def known_urls(session: Session, urls: Iterable[str], *, before_run: str | None = None) -> set[str]:
+    """Which of these stored-URL spellings already exist (callers pass every spelling from match_keys).
+
+    `before_run`: only those stored by other runs. A copy stored by this run (another feed, another worker)
+    may still be replaced by a better copy, so its entries must reach `insert_articles` whatever the timing."""
     urls = list({u for u in urls if u})
     found: set[str] = set()
     for start in range(0, len(urls), 500):
-        chunk = urls[start:start + 500]
-        found.update(session.execute(select(Article.url).where(Article.url.in_(chunk))).scalars())
+        query = select(Article.url).where(Article.url.in_(urls[start:start + 500]))
+        if before_run is not None:
+            query = query.where(or_(Article.run_key.is_(None), Article.run_key != before_run))
+        found.update(session.execute(query).scalars())
     return found
+
+
+COPY_FIELDS = ("content_hash", "url", "source_kind", "source", "origin", "feed_id", "title", "author", "language",
+               "published_at", "text", "feed_summary", "extraction", "flags", "topics_hint")
+
+
+def copy_rank(article: Article) -> tuple:
+    """Lowest ranks first among copies of one article: full text over a teaser, then the longer text, then the
+    smallest URL, source and feed (one link in several feeds), all properties of the copy itself, never of
+    when it arrived."""
+    return (article.extraction != "full", -len(article.text or ""), article.url or "", article.source or "",
+            article.origin or "", article.content_hash)
+
+
+def _keep_better(session: Session, stored: Article, copy: Article) -> None:
+    """Put `copy`'s content into the stored row when it ranks first and comes from the same run; the row keeps
+    its id and ingestion time. A copy that would collide with a third row (its URL or hash stored elsewhere)
+    is dropped instead."""
+    if stored is copy or stored.run_key is None or stored.run_key != copy.run_key \
+            or copy_rank(copy) >= copy_rank(stored):
+        return
+    if stored.id is None:
+        for name in COPY_FIELDS:
+            setattr(stored, name, getattr(copy, name))
+        return
+    try:
+        with session.begin_nested():
+            for name in COPY_FIELDS:
+                setattr(stored, name, getattr(copy, name))
+            session.flush()
+    except IntegrityError:
+        session.refresh(stored)
 
 
 def find_duplicate(session: Session, url_keys: list[str], content_hash: str) -> Article | None:
@@ -120,6 +160,7 @@ def insert_article(session: Session, article: Article, url_keys: list[str]) -> t
     """Store `article` unless the same URL or content is already there; returns (stored row, created)."""
     existing = find_duplicate(session, url_keys, article.content_hash)
     if existing is not None:
+        _keep_better(session, existing, article)
         return existing, False
     try:
         with session.begin_nested():
@@ -129,13 +170,15 @@ def insert_article(session: Session, article: Article, url_keys: list[str]) -> t
         existing = find_duplicate(session, url_keys, article.content_hash)
         if existing is None:
             raise
+        _keep_better(session, existing, article)
         return existing, False
     return article, True
 
 
 def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) -> list[tuple[Article, bool]]:
     """Batch form of insert_article, in input order: two lookups and one flush for a whole feed; falls back to
-    one savepoint per article only when a concurrent writer won a race."""
+    one savepoint per article only when a concurrent writer won a race. Copies within the batch, and of rows
+    this run stored before, keep the copy that ranks first (`copy_rank`) in the first copy's row."""
     hashes = [a.content_hash for a, _ in items]
     keys = [k for _, ks in items for k in ks]
     by_hash: dict[str, Article] = {}
@@ -149,9 +192,15 @@ def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) ->
                 select(Article).where(Article.url.in_(keys[start:start + 500]))).scalars())
     results: list[tuple[Article, bool] | None] = []
     fresh: list[tuple[int, Article, list[str]]] = []
+    keys_of: dict[int, list[str]] = {}
     for article, url_keys in items:
         dup = by_hash.get(article.content_hash) or next((by_url[k] for k in url_keys if k in by_url), None)
         if dup is not None:
+            if dup.id is None and copy_rank(article) < copy_rank(dup):
+                keys_of[id(dup)] = url_keys
+            _keep_better(session, dup, article)
+            by_hash.setdefault(dup.content_hash, dup)
+            by_url.update((k, dup) for k in url_keys if k not in by_url)
             results.append((dup, False))
             continue
         by_hash[article.content_hash] = article
@@ -165,7 +214,7 @@ def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) ->
             results[i] = (article, True)
     except IntegrityError:
         for i, article, url_keys in fresh:
-            results[i] = insert_article(session, article, url_keys)
+            results[i] = insert_article(session, article, keys_of.get(id(article), url_keys))
     return results
 
 

@@ -40,8 +40,8 @@ class Doc:
     id: int
     title: str
     text: str
-    cluster_id: int | None = None
     source: str | None = None
+    key: str = ""  # a content tie-break (canonical URL, content hash): the store's ids depend on arrival order
 
 
 @lru_cache(maxsize=1)
@@ -256,38 +256,33 @@ def similar_pairs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
 
 def cluster_docs(docs: Sequence[Doc], *, threshold: float = DEFAULT_THRESHOLD,
                  title_threshold: float = TITLE_THRESHOLD) -> list[list[int]]:
-    """Groups of doc ids (size >= 2) that tell the same story; docs already sharing a cluster_id stay together.
+    """Groups of doc ids (size >= 2) that tell the same story: a function of the set of docs alone.
 
-    Star clustering, not single link: each new article joins a story only through its lead article (or a
-    member of an existing story), so A~B and B~C never chain unrelated A and C into one story.
-    The docs are put in an order of their content first, so the stories do not depend on the order the
-    articles arrived in (parallel fetches) nor on the ids the store gave them.
+    Star clustering, not single link: each article joins a story only through its lead article, so A~B and
+    B~C never chain unrelated A and C into one story. The docs are put in an order of their content first
+    (title, text, source, then `key`), so the stories do not depend on the order the articles arrived in
+    (parallel fetches) nor on the ids the store gave them; every later choice is by that order.
     """
-    docs = sorted(docs, key=lambda d: (d.title, d.text, d.source or "", d.cluster_id is None, d.cluster_id or 0,
-                                       d.id))
+    docs = sorted(docs, key=lambda d: (d.title, d.text, d.source or "", d.key, d.id))
     neighbours: dict[int, dict[int, float]] = {}
     for (i, j), sim in similar_pairs(docs, threshold=threshold, title_threshold=title_threshold).items():
         neighbours.setdefault(i, {})[j] = sim
         neighbours.setdefault(j, {})[i] = sim
-    group_of: dict[int, object] = {}
-    for i, d in enumerate(docs):
-        if d.cluster_id is not None:
-            group_of[i] = ("existing", d.cluster_id)
-    leader_of: dict[object, int] = {}
-    for i in sorted(range(len(docs)), key=lambda k: (-len(neighbours.get(k, ())), k)):
-        if i in group_of or i not in neighbours:
+    group_of: dict[int, int] = {}
+    leaders: set[int] = set()
+    for i in sorted(neighbours, key=lambda k: (-len(neighbours[k]), k)):
+        if i in group_of:
             continue
-        joinable = [(sim, -j, group_of[j]) for j, sim in neighbours[i].items()
-                    if j in group_of and (group_of[j][0] == "existing" or leader_of.get(group_of[j]) == j)]
+        joinable = [(sim, -j) for j, sim in neighbours[i].items() if j in leaders]
         if joinable:
-            group_of[i] = max(joinable, key=lambda c: c[:2])[2]
+            group_of[i] = -max(joinable)[1]
             continue
-        group_of[i] = leader_of_key = ("new", i)
-        leader_of[leader_of_key] = i
+        group_of[i] = i
+        leaders.add(i)
         for j in neighbours[i]:
             if j not in group_of:
-                group_of[j] = leader_of_key
-    groups: dict[object, list[int]] = {}
-    for i, key in group_of.items():
-        groups.setdefault(key, []).append(docs[i].id)
+                group_of[j] = i
+    groups: dict[int, list[int]] = {}
+    for i, leader in group_of.items():
+        groups.setdefault(leader, []).append(docs[i].id)
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
