@@ -248,65 +248,6 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
                       total_entries=len(entries))
 
 
-def _parse_in_worker(body: bytes, url: str, kwargs: dict) -> tuple[ParsedFeed | None, tuple | None]:
-    """parse_feed in a worker process; InputError comes back as its fields (its constructor does not
-    survive pickling, which would break the pool)."""
-    try:
-        return parse_feed(body, url=url, **kwargs), None
-    except InputError as exc:
-        return None, (exc.source, exc.reason, exc.fix)
-
-
-class ParserPool:
-    """feedparser in worker processes, one per core: parsing is pure Python and holds the GIL, so threads
-    cannot share it out. Use as a context manager; `parse` has parse_feed's signature and result.
-
-    The workers are forked when the pool opens, before the caller starts any fetch threads (a fork while
-    other threads hold locks can leave the child stuck), and inherit the parent's imports, so opening costs
-    milliseconds. Where fork is unavailable, or for a single feed, parsing stays in-process. If a worker
-    dies (a feed that exhausts memory), that feed is reported and the rest are parsed in-process."""
-
-    def __init__(self, workers: int | None = None):
-        import multiprocessing
-        import os
-
-        self.workers = max(1, workers if workers is not None else len(os.sched_getaffinity(0)))
-        self._pool = None
-        if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
-            self._pool.submit(int).result()  # fork every worker now, while this is the only thread
-
-    def parse(self, body: bytes, *, url: str, **kwargs) -> ParsedFeed:
-        pool = self._pool
-        if pool is None:
-            return parse_feed(body, url=url, **kwargs)
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            parsed, error = pool.submit(_parse_in_worker, body, url, kwargs).result()
-        except BrokenProcessPool:
-            self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise InputError(url, "the feed parser's worker process died on this feed (out of memory?)",
-                             "check the feed's size; the other feeds are parsed in-process") from None
-        if error is not None:
-            raise InputError(*error)
-        return parsed
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> ParserPool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 def _empty_reason(body: bytes, parsed, bozo: str | None) -> str:
     head = body[:512].lstrip().lower()
     if not body.strip():
