@@ -5,8 +5,8 @@ Airflow/Celery workers that have threads of their own, and a fork while another 
 (logging, the import lock, a DB driver's) can leave the child stuck for ever. A fresh interpreter
 imports the parser itself (~0.35 s of CPU, in parallel with the fetches) and shares nothing.
 
-Workers start lazily, one when a parse finds every started worker busy, so a run where every feed
-answers 304 starts none. Each parse has a deadline (`PARSE_DEADLINE`): a worker still busy past it is
+Workers start lazily: the first when a feed needs parsing (a run where every feed answers 304 starts
+none), each further one when a parse has waited GROW_AFTER for a busy worker. Each parse has a deadline (`PARSE_DEADLINE`): a worker still busy past it is
 killed and replaced, the feed reported as an InputError naming it, and the other feeds go on; a worker
 that dies (a feed that exhausts memory) is replaced the same way. Bytes go to the worker and the small
 `ParsedFeed` (entries as plain text) comes back, never feedparser's own result dicts.
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 PARSE_DEADLINE = 60.0
 START_TIMEOUT = 60.0
+GROW_AFTER = 0.25
 _HEADER = struct.Struct("!Q")
 _BOOT = "from newsbrief.sources.parse_pool import serve; serve()"
 _PACKAGE_ROOT = str(Path(newsbrief.__file__).resolve().parents[1])
@@ -121,6 +122,7 @@ class ParserPool:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._live: list[_Worker] = []
         self._starting = 0
+        self._ready_at = 0.0
         self._lock = threading.Lock()
         self._closed = False
 
@@ -149,19 +151,25 @@ class ParserPool:
         return value
 
     def _checkout(self) -> _Worker:
-        """An idle worker; else a new one while fewer than `size` are alive; else wait for one to be free."""
+        """An idle worker; else the first one started; else, while fewer than `size` are alive, another one
+        once a parse has waited GROW_AFTER for a busy worker (one start at a time: a few small parses, such as
+        an hourly run's failing feeds, are done by one worker before a second would be ready)."""
+        waiting_since = time.monotonic()
         while True:
             try:
                 return self._idle.get_nowait()
             except queue.Empty:
                 pass
             with self._lock:
-                start = not self._closed and len(self._live) + self._starting < self.size
+                waited = time.monotonic() - max(waiting_since, self._ready_at)
+                start = (not self._closed and len(self._live) + self._starting < self.size
+                         and (not self._live and not self._starting
+                              or not self._starting and waited >= GROW_AFTER))
                 self._starting += start
             if start:
                 break
             try:
-                return self._idle.get(timeout=0.2)
+                return self._idle.get(timeout=GROW_AFTER / 4)
             except queue.Empty:
                 continue
         try:
@@ -171,6 +179,7 @@ class ParserPool:
                 self._starting -= 1
         with self._lock:
             self._live.append(worker)
+            self._ready_at = time.monotonic()
             self.started += 1
         return worker
 
