@@ -57,6 +57,8 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env, close_fds=True)
         self._out = self.proc.stdout.fileno()
+        self._poll = select.poll()  # not select(): a busy worker process may hand out fd numbers past 1024
+        self._poll.register(self._out, select.POLLIN)
         try:
             ready = self._receive(time.monotonic() + START_TIMEOUT)
         except _WorkerGone:
@@ -83,7 +85,7 @@ class _Worker:
         chunks, got = [], 0
         while got < size:
             left = until - time.monotonic()
-            if left <= 0 or not select.select([self._out], [], [], left)[0]:
+            if left <= 0 or not self._poll.poll(left * 1000):
                 self.stop(kill=True)
                 raise _WorkerGone("deadline")
             chunk = os.read(self._out, min(size - got, 1 << 20))
