@@ -172,7 +172,8 @@ def speed(files: list[Path], n_feeds: int, workers: int, url: str, parse_workers
     fp = feedparser_cpu(paths)
     runs["feedparser"] = {"cpu_seconds": round(fp, 2), "cores": cores, "per_core": round(fp / cores, 2),
                           "target_cold_seconds": round(min(10.0, 1.2 * fp / cores), 2),
-                          "cpu_seconds_without_uri_rewriting": round(feedparser_cpu(paths, False), 2)}
+                          "cpu_seconds_without_uri_rewriting": round(feedparser_cpu(paths, False), 2),
+                          "cold_cpu_ratio": round(runs["cold"]["cpu_seconds"] / fp, 2)}
     return runs
 
 
@@ -299,9 +300,9 @@ def main() -> None:
           f"{fp['per_core']} s; cold run {cold['seconds']} s (target <= {fp['target_cold_seconds']} s: 10 s and "
           f"1.2 x that): {'met' if cold['seconds'] <= fp['target_cold_seconds'] else 'NOT met'}; all-304 re-run "
           f"{warm['seconds']} s (target < 1 s): {'met' if warm['seconds'] < 1 else 'NOT met'}; cold CPU / "
-          f"(feedparser CPU / cores) = {round(cold['cpu_seconds'] / fp['per_core'], 2)} (wall ratio "
-          f"{round(cold['seconds'] / fp['per_core'], 2)}); stock feedparser without relative-URI rewriting, as "
-          f"parse_feed calls it: {fp['cpu_seconds_without_uri_rewriting']} s")
+          f"feedparser CPU = {fp['cold_cpu_ratio']} (the best wall ratio on idle cores; target 1.2); stock "
+          f"feedparser without relative-URI rewriting, as parse_feed calls it: "
+          f"{fp['cpu_seconds_without_uri_rewriting']} s")
     if "real_data" not in result:
         _write(result)
         return
