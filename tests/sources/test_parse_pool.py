@@ -74,6 +74,22 @@ def test_a_feed_that_keeps_the_parser_past_its_deadline_is_reported_and_the_othe
     assert started_workers == 2, "the stopped worker is replaced"
 
 
+def test_a_worker_that_dies_mid_parse_is_reported_and_replaced():
+    """What an out-of-memory kill looks like: the feed is reported, the next feed gets a new worker."""
+    url, body = real_feeds(1)[0]
+    with ParserPool(1) as pool, ThreadPoolExecutor(1) as threads:
+        pending = threads.submit(outcome, pool.parse, "http://feeds.example.org/huge.xml", endless_feed())
+        while not pool._live:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        pool._live[0].proc.kill()
+        reason = pending.result(timeout=30)
+        after = outcome(pool.parse, url, body)
+        assert pool.started == 2
+    assert reason.startswith("http://feeds.example.org/huge.xml: the feed parser's worker process died on this feed")
+    assert after == outcome(parse_feed, url, body)
+
+
 def test_no_worker_starts_when_every_feed_answers_304(tmp_path, monkeypatch):
     starts = []
     real_popen = parse_pool.subprocess.Popen
