@@ -3,13 +3,14 @@
 Why fresh interpreters (`python -c` children on pipes) and not a forked pool: ingestion runs inside
 Airflow/Celery workers that have threads of their own, and a fork while another thread holds a lock
 (logging, the import lock, a DB driver's) can leave the child stuck for ever. A fresh interpreter
-imports the parser itself (~0.35 s of CPU, in parallel with the fetches) and shares nothing.
+imports the parser itself (~0.2 s of CPU, in parallel with the fetches) and shares nothing.
 
 Workers start lazily: the first when a feed needs parsing (a run where every feed answers 304 starts
-none), each further one when a parse has waited GROW_AFTER for a busy worker. Each parse has a deadline (`PARSE_DEADLINE`): a worker still busy past it is
-killed and replaced, the feed reported as an InputError naming it, and the other feeds go on; a worker
-that dies (a feed that exhausts memory) is replaced the same way. Bytes go to the worker and the small
-`ParsedFeed` (entries as plain text) comes back, never feedparser's own result dicts.
+none), each further one when a parse has waited GROW_AFTER for a busy worker. Each parse has a deadline
+(`PARSE_DEADLINE`): a worker still busy past it is killed and replaced, the feed reported as an
+InputError naming it, and the other feeds go on; a worker that dies (a feed that exhausts memory) is
+replaced the same way. Bytes go to the worker and the small `ParsedFeed` (entries as plain text) comes
+back, never feedparser's own result dicts. A worker whose parent dies reads EOF and exits.
 
 Size: `NEWSBRIEF_PARSE_WORKERS` (default one per core; 0 parses in-process, without a deadline).
 """
@@ -136,7 +137,8 @@ class ParserPool:
             status, value = worker.parse(body, url, kwargs, self.deadline)
         except _WorkerGone as gone:
             with self._lock:
-                self._live.remove(worker)
+                if worker in self._live:
+                    self._live.remove(worker)
             if str(gone) == "deadline":
                 log.warning("feed %s: the parser took longer than %g s; its worker was killed", url, self.deadline)
                 raise InputError(url, f"the feed parser took longer than {self.deadline:g} s on this feed "
@@ -170,6 +172,8 @@ class ParserPool:
                 self._starting += start
             if start:
                 break
+            if self._closed:
+                raise RuntimeError("the feed parser pool is closed")
             try:
                 return self._idle.get(timeout=GROW_AFTER / 4)
             except queue.Empty:
