@@ -10,7 +10,7 @@ none), each further one when a parse has waited GROW_AFTER for a busy worker. Ea
 (`PARSE_DEADLINE`): a worker still busy past it is killed and replaced, the feed reported as an
 InputError naming it, and the other feeds go on; a worker that dies (a feed that exhausts memory) is
 replaced the same way. Bytes go to the worker and the small `ParsedFeed` (entries as plain text) comes
-back, never feedparser's own result dicts. A worker whose parent dies reads EOF and exits.
+back, never feedparser's own result dicts. A worker whose parent has died exits at its next read (EOF).
 
 Size: `NEWSBRIEF_PARSE_WORKERS` (default one per core; 0 parses in-process, without a deadline).
 """
