@@ -259,7 +259,7 @@ def test_parsing_in_worker_processes_stores_what_in_process_parsing_stores(serve
     feeds.append(FeedConfig(url=server.add("/bad", b"<html><body>not a feed</body></html>"), name="bad",
                             fetch_pages=False))
     results = []
-    for parse_workers in (1, 2):
+    for parse_workers in (0, 2):
         store = Store(f"sqlite:///{tmp_path / f'p{parse_workers}.db'}")
         report = ingest_feeds(store, feeds, "r1", limits=LIMITS, now=NOW, max_workers=1, allow=["127.0.0.1"],
                               parse_workers=parse_workers)

@@ -106,3 +106,22 @@ def user_agent() -> str:
         raise ConfigError("NEWSBRIEF_USER_AGENT", None, "must be one line of printable ASCII, at most 256 characters",
                           "set e.g. 'newsbrief/0.1 (+https://news.example.org/about; ops@example.org)'")
     return value
+
+
+def parse_workers() -> int:
+    """NEWSBRIEF_PARSE_WORKERS: how many feedparser processes a feed run may start (default one per core,
+    0 parses in-process: no process start, but no deadline either, so a feed that hangs the parser hangs the run)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    raw = os.environ.get("NEWSBRIEF_PARSE_WORKERS", "").strip()
+    if not raw:
+        return cores
+    try:
+        value = int(raw)
+        if not 0 <= value <= 64:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("NEWSBRIEF_PARSE_WORKERS", None,
+                          f"must be a whole number of parser processes from 0 to 64, got {raw!r}",
+                          f"set e.g. NEWSBRIEF_PARSE_WORKERS={cores} (one per core, the default when unset) "
+                          "or 0 to parse in-process") from None
+    return value

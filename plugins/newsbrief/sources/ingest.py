@@ -1,7 +1,8 @@
 """The feed ingestion stage: fetch feeds concurrently, parse, fill in full text, store new articles, cluster.
 
-Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in a
-pool of worker processes, one per core (`ParserPool`: it holds the GIL, so threads would take turns).
+Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in
+worker processes started when a feed needs parsing (`sources.parse_pool`: it holds the GIL, so threads
+would take turns).
 All writes happen on the calling thread, one transaction for each few feeds that are ready (up to
 `STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry
 stored by an earlier run (by URL) is recognised before its page is fetched, so an hourly run costs one
@@ -16,7 +17,6 @@ out its back-off is listed too, so a feed that keeps failing never goes quiet.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,8 +27,9 @@ from sqlalchemy import select
 
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
-from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry, ParserPool
+from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
+from newsbrief.sources.parse_pool import ParserPool
 from newsbrief.sources.seeds import content_hash
 from newsbrief.sources.urls import match_keys
 from newsbrief.store import Article, Feed, Store
@@ -125,7 +126,8 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
                  parse_workers: int | None = None) -> IngestReport:
     """Ingest `feeds` for run `run_key`; never raises for a bad feed (see the report and the run's Problems).
 
-    `max_workers` fetches run at once; `parse_workers` feedparser processes (default: one per core)."""
+    `max_workers` fetches run at once; `parse_workers` feedparser processes at most (default:
+    NEWSBRIEF_PARSE_WORKERS, one per core; 0 parses in-process)."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
     report = IngestReport(run_key=run_key)
@@ -148,7 +150,7 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     own_client = client is None
     client = client or GuardedClient(limits, allow=allow, max_connections=max(max_workers * 2, 10))
     try:
-        with ParserPool(min(parse_workers or len(os.sched_getaffinity(0)), len(due))) as parser, \
+        with ParserPool(parse_workers, most=len(due)) as parser, \
                 ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ingest") as pool:
             futures = {pool.submit(_collect, store, client, cfg, states[cfg.url], teaser_words, parser, run_key): cfg
                        for cfg in due}
