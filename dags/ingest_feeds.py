@@ -64,7 +64,7 @@ def ingest_feeds():
         settings, config = _feeds()
         wanted = set(urls)
         report = ingest(open_store(settings.store_url), [f for f in config.feeds if f.url in wanted],
-                        run_key_from_context(context), max_workers=context["params"]["workers"], cluster=False)
+                        run_key_from_context(context), max_workers=context["params"]["workers"])
         log.info("%s", report.describe())
         for problem in report.as_dict()["problems"]:
             log.warning("feed problem: %s", problem)

@@ -75,8 +75,7 @@ def test_corpus_and_hostile_servers_in_one_run_every_feed_ends_in_time_with_a_re
         for n, (name, (url, _)) in enumerate(hostile.items()):
             feeds.insert(n * len(feeds) // len(hostile), FeedConfig(url=url, name=name, fetch_pages=False))
         started = time.monotonic()
-        report = ingest_feeds(store, feeds, "hostile", allow=["127.0.0.1"], max_workers=8, now=now, client=client,
-                              cluster=False)
+        report = ingest_feeds(store, feeds, "hostile", allow=["127.0.0.1"], max_workers=8, now=now, client=client)
         elapsed = time.monotonic() - started
         took = dict(client.took)
     with store.session() as s:

@@ -12,6 +12,7 @@ from newsbrief.sources.feeds import FeedConfig
 from newsbrief.sources.fetch import FetchLimits
 from newsbrief.sources.ingest import ingest_feeds
 from newsbrief.store import Article, Feed, Problem, Store
+from newsbrief.stories.stage import cluster_articles
 from tests.http_server import LocalServer
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -233,7 +234,7 @@ def test_same_story_from_two_real_outlets_is_clustered(server, store):
     feeds = [FeedConfig(url=server.add(f"/{n}", need(POOL / n).read_bytes()), name=n, fetch_pages=False, max_entries=200)
              for n in ("cna_business.xml", "zawya_discovery.xml", "bloomberg_politics.xml")]
     report = run(store, feeds)
-    assert report.clusters >= 1
+    assert cluster_articles(store, report.new_article_ids, now=NOW) >= 1
     uber = [a for a in articles(store) if "Uber" in a.title and "Dutch" in a.title]
     assert len({a.source for a in uber}) == 2
     assert uber[0].cluster_id is not None and len({a.cluster_id for a in uber}) == 1
@@ -264,7 +265,8 @@ def test_parsing_in_worker_processes_stores_what_in_process_parsing_stores(serve
         report = ingest_feeds(store, feeds, "r1", limits=LIMITS, now=NOW, max_workers=1, allow=["127.0.0.1"],
                               parse_workers=parse_workers)
         outcomes = sorted((o.url, o.status, o.entries, o.new, o.duplicates, o.reason, o.bozo) for o in report.outcomes)
-        results.append((_rows(store), outcomes, problems(store, "r1"), report.clusters))
+        clusters = cluster_articles(store, report.new_article_ids, now=NOW)
+        results.append((_rows(store), outcomes, problems(store, "r1"), clusters))
         store.dispose()
     in_process, pooled = results
     assert len(in_process[0]) > 200 and in_process[3] > 0 and len(in_process[2]) >= 2

@@ -239,7 +239,9 @@ def test_parallel_workers_and_feed_order_give_the_stories_of_one_worker(tmp_path
         for n, (order, workers) in enumerate(((feeds, 1), (feeds[::-1], 8))):
             store = Store(f"sqlite:///{tmp_path / f'workers{n}.db'}")
             try:
-                ingest_feeds(store, order, "r1", limits=limits, now=NOW, max_workers=workers, allow=["127.0.0.1"])
+                report = ingest_feeds(store, order, "r1", limits=limits, now=NOW, max_workers=workers,
+                                      allow=["127.0.0.1"])
+                cluster_articles(store, report.new_article_ids, now=NOW)
                 results.append(_stories(store))
             finally:
                 store.dispose()

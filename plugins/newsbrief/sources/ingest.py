@@ -1,4 +1,4 @@
-"""The feed ingestion stage: fetch feeds concurrently, parse, fill in full text, store new articles, cluster.
+"""The feed ingestion stage: fetch feeds concurrently, parse, fill in full text, store new articles.
 
 Network work (feed fetch, page fetch and extraction) runs in a bounded thread pool; feedparser runs in
 worker processes started when a feed needs parsing (`sources.parse_pool`: it holds the GIL, so threads
@@ -7,7 +7,7 @@ All writes happen on the calling thread, one transaction for each few feeds that
 `STORE_BATCH`), so a crash mid-run keeps what was stored and SQLite never sees competing writers. An entry
 stored by an earlier run (by URL) is recognised before its page is fetched, so an hourly run costs one
 conditional GET per feed and nothing more when nothing changed; copies within a run all reach the store,
-which keeps the best one whatever their order. The run's articles are then clustered (`stories.stage`).
+which keeps the best one whatever their order. Clustering the new articles is the next stage (`stories.stage`).
 
 No feed can fail the run: each failure is stored on the feed (back-off: 30 min doubling to 24 h, or
 the server's Retry-After) and as a Problem of the run, which the digest footer lists. A feed waiting
@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from newsbrief.errors import InputError
 from newsbrief.sources.extract import TEASER_MAX_WORDS, extract_main_text, is_teaser, word_count
-from newsbrief.sources.feeds import ClusterSettings, FeedConfig, FeedEntry
+from newsbrief.sources.feeds import FeedConfig, FeedEntry
 from newsbrief.sources.fetch import FetchError, FetchLimits, GuardedClient
 from newsbrief.sources.parse_pool import ParserPool
 from newsbrief.sources.seeds import content_hash
@@ -35,7 +35,6 @@ from newsbrief.sources.urls import match_keys
 from newsbrief.store import Article, Feed, Store
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.problems import add_problem
-from newsbrief.stories.stage import cluster_articles
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,6 @@ class IngestReport:
     run_key: str
     outcomes: list[FeedOutcome] = field(default_factory=list)
     new_article_ids: list[int] = field(default_factory=list)
-    clusters: int = 0
     elapsed: float = 0.0
 
     def count(self, status: str) -> int:
@@ -85,15 +83,14 @@ class IngestReport:
         fetched = self.count("ok") + self.count("not_modified")
         text = (f"{len(self.outcomes)} feeds: {fetched} fetched ({self.count('not_modified')} unchanged since the "
                 f"last run), {self.count('failed')} failed, {self.count('backoff')} waiting out a back-off; "
-                f"{len(self.new_article_ids)} new articles, {self.duplicates} already stored; "
-                f"{self.clusters} stories clustered; {self.elapsed:.1f} s")
+                f"{len(self.new_article_ids)} new articles, {self.duplicates} already stored; {self.elapsed:.1f} s")
         if not self.new_article_ids and self.outcomes:
             text += (" - nothing new: every entry was already stored or every feed was unchanged/failing"
                      if fetched else " - nothing new: no feed could be fetched")
         return text
 
     def as_dict(self) -> dict:
-        return {"run_key": self.run_key, "new_article_ids": self.new_article_ids, "clusters": self.clusters,
+        return {"run_key": self.run_key, "new_article_ids": self.new_article_ids,
                 "feeds": len(self.outcomes), "ok": self.count("ok"), "not_modified": self.count("not_modified"),
                 "failed": self.count("failed"), "backoff": self.count("backoff"), "duplicates": self.duplicates,
                 "problems": [f"{o.name} ({o.url}): {o.reason}" for o in self.failed], "summary": self.describe()}
@@ -121,10 +118,10 @@ class _Collected:
 
 def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max_workers: int = 8,
                  allow: Iterable[str] = (), limits: FetchLimits | None = None, now: datetime | None = None,
-                 cluster: bool = True, clustering: ClusterSettings | None = None,
                  teaser_words: int = TEASER_MAX_WORDS, client: GuardedClient | None = None,
                  parse_workers: int | None = None) -> IngestReport:
     """Ingest `feeds` for run `run_key`; never raises for a bad feed (see the report and the run's Problems).
+    Clustering is the next stage's (`stories.stage.cluster_articles` over `new_article_ids`).
 
     `max_workers` fetches run at once; `parse_workers` feedparser processes at most (default:
     NEWSBRIEF_PARSE_WORKERS, one per core; 0 parses in-process)."""
@@ -172,8 +169,6 @@ def ingest_feeds(store: Store, feeds: Sequence[FeedConfig], run_key: str, *, max
     finally:
         if own_client:
             client.close()
-    if cluster and report.new_article_ids:
-        report.clusters = cluster_articles(store, report.new_article_ids, clustering, now=now)
     report.elapsed = time.monotonic() - started
     log.info("ingest %s: %s", run_key, report.describe())
     return report
