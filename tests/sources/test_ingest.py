@@ -11,6 +11,7 @@ from sqlalchemy import select
 from newsbrief.sources.feeds import FeedConfig
 from newsbrief.sources.fetch import FetchLimits
 from newsbrief.sources.ingest import ingest_feeds
+from newsbrief.sources.parse_pool import ParserPool
 from newsbrief.store import Article, Feed, Problem, Store
 from newsbrief.stories.stage import cluster_articles
 from tests.http_server import LocalServer
@@ -97,6 +98,27 @@ def test_real_rss_atom_rdf_and_non_utf8_feeds(server, store):
     assert "wt_mc" not in heise.url
     assert all(a.published_at is None or a.published_at.tzinfo is not None for a in stored)
     assert all(a.source_kind == "feed" and a.run_key == "r1" for a in stored)
+
+
+def test_an_unchanged_broken_feed_is_reported_again_without_parsing_it(server, store, monkeypatch):
+    """A feed the parser refused keeps that body's validators: an hour later a 304 says the same refusal
+    holds, so it is reported again (log, Problems, digest footer) but not parsed; fixed, it is read again."""
+    url = server.add("/broken.xml", b"<rss><channel><title>t</title></channel></rss>\n<junk/>", etag='"v1"')
+    feeds = [FeedConfig(url=url, name="broken", fetch_pages=False)]
+    first = run(store, feeds, "r1", parse_workers=0)
+    assert first.count("failed") == 1
+    reason = first.failed[0].reason
+    calls = []
+    original = ParserPool.parse
+    monkeypatch.setattr(ParserPool, "parse", lambda self, *a, **kw: calls.append(1) or original(self, *a, **kw))
+    second = run(store, feeds, "r2", now=NOW + timedelta(hours=1), parse_workers=0)
+    assert server.requests[-1][1].get("if-none-match") == '"v1"'
+    assert calls == [] and second.count("failed") == 1 and second.failed[0].reason == reason
+    assert "unchanged since then" in problems(store, "r2")[f"broken <{url}>"]
+    server.routes["/broken.xml"].body = need(FIXTURES / "heise.atom").read_bytes()
+    server.routes["/broken.xml"].etag = '"v2"'
+    third = run(store, feeds, "r3", now=NOW + timedelta(hours=3), parse_workers=0)
+    assert len(calls) == 1 and third.count("ok") == 1 and len(third.new_article_ids) == 15
 
 
 def test_charset_from_the_http_header_is_used(server, store):

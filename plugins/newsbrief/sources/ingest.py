@@ -113,6 +113,8 @@ class _Collected:
     etag: str | None = None
     last_modified: str | None = None
     retry_after: float | None = None
+    unparseable: bool = False
+    unchanged: bool = False
     candidates: list[_Candidate] = field(default_factory=list)
 
 
@@ -189,6 +191,11 @@ def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser
         outcome.status, outcome.reason, collected.retry_after = "failed", _reason(exc), exc.retry_after
         return collected
     collected.etag, collected.last_modified = result.etag, result.last_modified
+    if result.not_modified and state.last_status == feed_store.UNPARSEABLE:
+        collected.etag, collected.last_modified = state.etag, state.last_modified
+        outcome.status, outcome.reason = "failed", state.last_error or "the feed could not be parsed"
+        collected.unparseable = collected.unchanged = True
+        return collected
     if result.not_modified:
         outcome.status = "not_modified"
         return collected
@@ -197,6 +204,7 @@ def _collect(store: Store, client: GuardedClient, cfg: FeedConfig, state, teaser
                             max_entries=cfg.max_entries)
     except InputError as exc:
         outcome.status, outcome.reason = "failed", _reason(exc)
+        collected.unparseable = True
         return collected
     outcome.entries, outcome.bozo = len(parsed.entries), parsed.bozo
     with store.session() as s:
@@ -278,10 +286,13 @@ def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key
                 now: datetime, report: IngestReport) -> None:
     outcome = collected.outcome
     if outcome.status == "failed":
-        next_at = feed_store.record_fetch_failure(s, feed_id, now, status="failed", reason=outcome.reason,
-                                                  retry_after=collected.retry_after)
+        next_at = feed_store.record_fetch_failure(
+            s, feed_id, now, status=feed_store.UNPARSEABLE if collected.unparseable else "failed",
+            reason=outcome.reason, retry_after=collected.retry_after,
+            validators=(collected.etag, collected.last_modified) if collected.unparseable else None)
+        unchanged = " (the server says it is unchanged since then)" if collected.unchanged else ""
         add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
-                f"{outcome.reason}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
+                    f"{outcome.reason}{unchanged}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
         log.warning("feed %s (%s) failed: %s", cfg.name, cfg.url, outcome.reason)
         return
     note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None

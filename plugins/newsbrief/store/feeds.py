@@ -33,11 +33,17 @@ class FeedState:
     consecutive_failures: int
     next_attempt_at: datetime | None
     last_error: str | None
+    last_status: str | None = None
+
+
+UNPARSEABLE = "unparseable"
+"""`feeds.last_status` of a feed whose last body was fetched but refused by the parser; its validators are
+that body's, so a 304 says the same refusal still holds without parsing it again."""
 
 
 def _state(feed: Feed) -> FeedState:
     return FeedState(feed.id, feed.url, feed.name, feed.etag, feed.last_modified, feed.consecutive_failures or 0,
-                     feed.next_attempt_at, feed.last_error)
+                     feed.next_attempt_at, feed.last_error, feed.last_status)
 
 
 def sync_feeds(session: Session, declared: Iterable[tuple[str, str]]) -> dict[str, FeedState]:
@@ -91,9 +97,18 @@ def record_fetch_success(session: Session, feed_id: int, now: datetime, *, statu
 
 
 def record_fetch_failure(session: Session, feed_id: int, now: datetime, *, status: str, reason: str,
-                         retry_after: float | None = None) -> datetime:
-    """Count the failure and schedule the next attempt with exponential back-off; returns that time."""
+                         retry_after: float | None = None,
+                         validators: tuple[str | None, str | None] | None = None) -> datetime:
+    """Count the failure and schedule the next attempt with exponential back-off; returns that time.
+
+    `validators` (etag, last_modified) of a body the parser refused (status `UNPARSEABLE`) are kept, so an
+    unchanged broken feed costs a 304 next time. Any other failure after such a refusal drops them: a later
+    304 must not vouch for a body that was never parsed."""
     feed = session.get(Feed, feed_id)
+    if status == UNPARSEABLE and validators is not None:
+        feed.etag, feed.last_modified = validators
+    elif feed.last_status == UNPARSEABLE:
+        feed.etag = feed.last_modified = None
     feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
     feed.last_status = status
     feed.last_error = reason
