@@ -56,27 +56,35 @@ def stems_of(text: str) -> list[str]:
     return [s for token in _TOKEN.findall(text) for s in word_stems(token)]
 
 
+class _TokenCache(dict):
+    """token -> `word_stems(token)`, filled on a miss."""
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        value = self[token] = word_stems(token)
+        return value
+
+
 class _ChunkCache(dict):
-    """A whitespace-delimited chunk of text ("said,", "(Reuters)") -> the stems of its tokens; a miss
-    also records the crc32 of those that are not stop words in `_HASHES` and their number in `_COUNTS`.
+    """A whitespace-delimited chunk of text ("said,", "(Reuters)") -> (the stems of its tokens, the
+    crc32 of those that are not stop words).
 
     No token spans whitespace, so `_TOKEN.findall` over a sentence gives the tokens of its chunks in
-    order; a news stream repeats a small set of chunks, so an article is looked up from C
-    (`map(cache.__getitem__, sentence.split())`) instead of tokenized and stemmed again."""
+    order; a news stream repeats a small set of chunks, so an article costs one lookup from C per
+    chunk (`map(cache.__getitem__, sentence.split())`), not a tokenization and a stemming."""
 
     MAX = 500_000
 
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
+    def __missing__(self, chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         stops = _stop_stems()
-        stems = self[chunk] = tuple(s for token in _TOKEN.findall(chunk) for s in word_stems(token))
-        hashes = _HASHES[chunk] = tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
-        _COUNTS[chunk] = len(hashes)
-        return stems
+        stems = tuple(itertools.chain.from_iterable(map(_TOKENS.__getitem__, _TOKEN.findall(chunk))))
+        value = self[chunk] = stems, tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
+        return value
 
 
-_STEMS = _ChunkCache()
-_HASHES: dict[str, tuple[int, ...]] = {}
-_COUNTS: dict[str, int] = {}
+_TOKENS = _TokenCache()
+_CHUNKS = _ChunkCache()
+_STEMS_OF = operator.itemgetter(0)
+_HASHES_OF = operator.itemgetter(1)
 
 
 @dataclass
@@ -135,18 +143,21 @@ def document(title: str, text: str, lead_sentences: int = 2) -> Document:
 
 
 def featurize(sentences: list[str], zones: list[int], body: int, sections: list[int] | None = None) -> Document:
-    if len(_STEMS) > _ChunkCache.MAX:
-        _STEMS.clear()
-        _HASHES.clear()
-        _COUNTS.clear()
+    if len(_CHUNKS) > _ChunkCache.MAX:
+        _CHUNKS.clear()
+        _TOKENS.clear()
     chain = itertools.chain.from_iterable
-    chunks = [sentence.split() for sentence in sentences]
-    stems = [list(chain(map(_STEMS.__getitem__, c))) for c in chunks]
-    flat = list(chain(chunks))
-    h = np.fromiter(chain(map(_HASHES.__getitem__, flat)), dtype=np.int64)
-    per_chunk = np.fromiter(map(_COUNTS.__getitem__, flat), dtype=np.int64, count=len(flat))
-    chunk_sentence = np.repeat(np.arange(len(sentences), dtype=np.int64), list(map(len, chunks)))
-    s = np.repeat(chunk_sentence, per_chunk)
+    stems: list[list[str]] = []
+    hashes: list[int] = []
+    sizes: list[int] = []
+    for sentence in sentences:
+        entries = list(map(_CHUNKS.__getitem__, sentence.split()))
+        stems.append(list(chain(map(_STEMS_OF, entries))))
+        before = len(hashes)
+        hashes.extend(chain(map(_HASHES_OF, entries)))
+        sizes.append(len(hashes) - before)
+    h = np.array(hashes, dtype=np.int64)
+    s = np.repeat(np.arange(len(sentences), dtype=np.int64), sizes)
     same = s[:-1] == s[1:]
     grams = np.concatenate([h, ((h[:-1] * 0x01000193) ^ h[1:])[same] & 0xFFFFFFFF])
     at = np.concatenate([s, s[:-1][same]])
