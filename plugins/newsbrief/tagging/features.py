@@ -301,10 +301,10 @@ def _positions(words: list[str], word: str) -> list[int]:
 
 
 def term_features(relative: np.ndarray) -> np.ndarray:
-    """(topics x TERM_FEATURES): the term score (capped), whether it reaches the rules' threshold, and
-    whether any term was found at all."""
+    """(topics x TERM_FEATURES), or (sections x topics x TERM_FEATURES) for a 2-D `relative`: the term
+    score (capped), whether it reaches the rules' threshold, and whether any term was found at all."""
     return np.stack([np.minimum(relative, 4.0) / 2, (relative >= 1.0).astype(float),
-                     (relative > 0).astype(float)], axis=1)
+                     (relative > 0).astype(float)], axis=-1)
 
 
 @lru_cache(maxsize=1)

@@ -81,14 +81,17 @@ class Tagger:
             return np.zeros(len(self.b))
         occ_sec = sec[doc.occ_sentence]
         counts = np.bincount(occ_sec, minlength=sizes.size).astype(float)
-        contrib = self.W[doc.occ_ids]
-        z = np.stack([np.bincount(occ_sec, weights=contrib[:, k], minlength=sizes.size)
-                      for k in range(contrib.shape[1])], axis=1)
-        relative = np.zeros((sizes.size, len(self.b)))
+        topics = len(self.b)
+        # one bincount over (section, topic) cells: each cell sums its occurrences in the same order
+        # as a bincount per topic would, so the sums are the same to the bit
+        cells = (occ_sec[:, None] * topics + np.arange(topics)).ravel()
+        z = np.bincount(cells, weights=self.W[doc.occ_ids].ravel(), minlength=sizes.size * topics)
+        z = z.reshape(sizes.size, topics)
+        relative = np.zeros((sizes.size, topics))
         for k, gained in self.index.last_sentences.items():
             for sentence, g in gained.items():
                 relative[sec[sentence], k] += g / self.thresholds[k]
-        terms = np.stack([term_features(relative[s]) for s in eligible])
+        terms = term_features(relative[eligible])
         z = (z[eligible] / np.sqrt(np.maximum(counts[eligible], 1.0))[:, None] + (terms * self.V).sum(2) + self.b)
         return SECTION_WEIGHT / (1.0 + np.exp(-z.max(axis=0)))
 
