@@ -35,6 +35,7 @@ TERM_SENTENCES = 40   # term scores read the title, headings and first sentences
 _TOKEN = re.compile(r"[^\W_]+(?:['’.,\-–][^\W_]+)*", re.UNICODE)
 _SCORE = re.compile(r"\d{1,3}[-–]\d{1,3}")
 _NUMBER = re.compile(r"[\d.,]+")
+_PARTS = re.compile(r"[-–,]")
 _ZONE_SALT = (0, 0x5BD1E995, 0x27D4EB2F)  # body, lead, title
 BODY, LEAD, TITLE = 0, 1, 2
 _RANK = operator.itemgetter(0, 1, 2)  # (-weight, -length, position) of a found term: heaviest, longest, first
@@ -44,12 +45,14 @@ def word_stems(token: str) -> tuple[str, ...]:
     """The stems of one token: a hyphenated compound gives its parts, a score line "<score>" and a
     number "<num>". Parts are stemmed lower-cased (`stem` lower-cases anyway), so "The" and "the"
     share one entry of its cache."""
-    if _SCORE.fullmatch(token):
-        return ("<score>",)
-    if _NUMBER.fullmatch(token):
-        return ("<num>",)
-    parts = re.split(r"[-–,]", token) if any(c in token for c in "-–,") else [token]
-    return tuple(stem(p.lower()) for p in parts if p)
+    if not token[0].isalpha():  # a score line or a number starts with a digit
+        if _SCORE.fullmatch(token):
+            return ("<score>",)
+        if _NUMBER.fullmatch(token):
+            return ("<num>",)
+    if "-" in token or "–" in token or "," in token:
+        return tuple(stem(p.lower()) for p in _PARTS.split(token) if p)
+    return (stem(token.lower()),)
 
 
 def stems_of(text: str) -> list[str]:
@@ -57,10 +60,12 @@ def stems_of(text: str) -> list[str]:
 
 
 class _TokenCache(dict):
-    """token -> `word_stems(token)`, filled on a miss."""
+    """token -> (`word_stems(token)`, the crc32 of those stems that are not stop words)."""
 
-    def __missing__(self, token: str) -> tuple[str, ...]:
-        value = self[token] = word_stems(token)
+    def __missing__(self, token: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        stops = _stop_stems()
+        stems = word_stems(token)
+        value = self[token] = stems, tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
         return value
 
 
@@ -75,9 +80,14 @@ class _ChunkCache(dict):
     MAX = 500_000
 
     def __missing__(self, chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        stops = _stop_stems()
-        stems = tuple(itertools.chain.from_iterable(map(_TOKENS.__getitem__, _TOKEN.findall(chunk))))
-        value = self[chunk] = stems, tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
+        tokens = _TOKEN.findall(chunk)
+        if len(tokens) == 1:
+            value = _TOKENS[tokens[0]]
+        else:
+            entries = list(map(_TOKENS.__getitem__, tokens))
+            value = (tuple(itertools.chain.from_iterable(map(_STEMS_OF, entries))),
+                     tuple(itertools.chain.from_iterable(map(_HASHES_OF, entries))))
+        self[chunk] = value
         return value
 
 
