@@ -201,7 +201,8 @@ class _Phrase:
 
 class TermIndex:
     """Every topic's phrases grouped by first stem, for one pass over an article's words: per first
-    stem, its phrases' lengths (longest first), each with its phrases by stems in file order."""
+    stem, its one-word phrases and, longest first, its longer phrases by stems (each in file order,
+    terms apart from context and exclusion phrases)."""
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
@@ -221,15 +222,16 @@ class TermIndex:
         self.table = {k: tuple(sorted(v, key=lambda p: -len(p.stems))) for k, v in table.items()}
         self.starts = frozenset(self.table)
         self.thresholds = np.array([t.threshold for t in taxonomy.topics])
-        self._groups: dict[str, tuple[tuple[int, dict[tuple[str, ...], tuple[tuple, tuple]]], ...]] = {}
+        self._groups: dict[str, tuple[tuple | None, tuple]] = {}
         for w, phrases in self.table.items():
-            by_length: dict[int, dict[tuple[str, ...], list[_Phrase]]] = {}
+            by_length: dict[int, dict[tuple[str, ...], tuple[tuple, tuple]]] = {}
             for p in phrases:
                 by_length.setdefault(len(p.stems), {}).setdefault(p.stems, []).append(p)
-            self._groups[w] = tuple(
-                (n, {k: (tuple((-p.weight, -n, p) for p in v if p.is_term), tuple(p for p in v if not p.is_term))
-                     for k, v in group.items()})
-                for n, group in by_length.items())
+            for n, group in by_length.items():
+                for k, v in group.items():
+                    group[k] = (tuple((-p.weight, -n, p) for p in v if p.is_term), tuple(p for p in v if not p.is_term))
+            single = by_length.pop(1, {}).get((w,))
+            self._groups[w] = (single, tuple(by_length.items()))
 
     def scores(self, doc: Document) -> np.ndarray:
         """Each topic's term score over the first TERM_SENTENCES units, divided by its threshold (the
@@ -254,13 +256,20 @@ class TermIndex:
             terms: list[tuple[float, int, int, _Phrase]] = []
             others: list[tuple[int, _Phrase]] = []
             for w in first:
-                at = words.index(w)
-                for i in (at,) if words.count(w) == 1 else _positions(words, w):
-                    for n, by_stems in groups[w]:
-                        match = by_stems.get(tuple(words[i:i + n]) if n > 1 else (w,))
+                single, longer = groups[w]
+                for i in (words.index(w),) if words.count(w) == 1 else _positions(words, w):
+                    for n, by_stems in longer:
+                        match = by_stems.get(tuple(words[i:i + n]))
                         if match is not None:
-                            terms.extend((weight, length, i, p) for weight, length, p in match[0])
-                            others.extend((i, p) for p in match[1])
+                            if match[0]:
+                                terms += [(weight, length, i, p) for weight, length, p in match[0]]
+                            if match[1]:
+                                others += [(i, p) for p in match[1]]
+                    if single is not None:
+                        if single[0]:
+                            terms += [(weight, length, i, p) for weight, length, p in single[0]]
+                        if single[1]:
+                            others += [(i, p) for p in single[1]]
             if not terms:
                 continue
             blocked: dict[int, set[int]] = {}
