@@ -299,9 +299,13 @@ class TermIndex:
                 key = (t, p.stems)
                 count = seen[key] = seen.get(key, 0) + 1
                 per_topic.setdefault(t, []).append(p.weight / count)
+            at = position[doc.zones[k]]
             for t, weights in per_topic.items():
-                weights.sort(reverse=True)
-                gained = min(sum(w / r for r, w in enumerate(weights, 1)), cap) * position[doc.zones[k]]
+                if len(weights) > 1:
+                    weights.sort(reverse=True)
+                    gained = min(sum(w / r for r, w in enumerate(weights, 1)), cap) * at
+                else:
+                    gained = min(weights[0], cap) * at
                 total[t] += gained
                 last.setdefault(t, {})[k] = gained
         ref = scoring.length_ref
