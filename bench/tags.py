@@ -1,6 +1,6 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--no-reuters] [--fit] [--development]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--no-reuters] [--fit] [--development] [--speed-only]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -335,9 +335,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="score the development articles only (no holdout totals, no results file): for rule work")
     parser.add_argument("--fit", action="store_true",
                         help="print per-topic min_probability cuts fitted on the development articles (bootstrap) and stop")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="print the speed on 3 kB articles (issue 14) and stop: no labels, no results file")
     args = parser.parse_args(argv)
 
     taxonomy = load_taxonomy()
+    if args.speed_only:
+        speed3 = speed_3kb(taxonomy)
+        if speed3 is None:
+            sys.exit(f"shared BBC articles not found under {SHARED_DATA.resolve()}")
+        print(f"speed, 3 kB articles: {speed3['articles_per_cpu_second']} articles per CPU second on one core "
+              f"({speed3['articles']} articles of {speed3['mean_chars']} characters x {speed3['rounds']}; target >= 1,000)")
+        return 0
     tags = taxonomy.ids
     articles = load_labelled()
     if args.development or args.fit:

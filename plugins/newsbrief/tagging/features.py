@@ -1,7 +1,7 @@
 """An article as the tagger's model sees it: its sentences, hashed word-stem features and term scores.
 
 Built once per article and shared by every topic, so the cost grows with the article, not with the
-taxonomy. Words are stemmed through a per-word cache (a news stream reuses a small vocabulary),
+taxonomy. Words are stemmed through a per-token cache (a news stream reuses a small vocabulary),
 stop words dropped, numbers folded into shapes ("2-1" is a score line, "1987" a number), then every
 unigram and bigram is hashed (crc32: the same ids in every process) into a fixed space, once as
 itself and once more marked with its position when it stands in the title or the lead.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import re
 import zlib
 from collections import defaultdict
@@ -34,49 +35,66 @@ TERM_SENTENCES = 40   # term scores read the title, headings and first sentences
 _TOKEN = re.compile(r"[^\W_]+(?:['’.,\-–][^\W_]+)*", re.UNICODE)
 _SCORE = re.compile(r"\d{1,3}[-–]\d{1,3}")
 _NUMBER = re.compile(r"[\d.,]+")
+_PARTS = re.compile(r"[-–,]")
 _ZONE_SALT = (0, 0x5BD1E995, 0x27D4EB2F)  # body, lead, title
 BODY, LEAD, TITLE = 0, 1, 2
-
-
-_WORDS: dict[str, tuple[str, ...]] = {}
+_RANK = operator.itemgetter(0, 1, 2)  # (-weight, -length, position) of a found term: heaviest, longest, first
 
 
 def word_stems(token: str) -> tuple[str, ...]:
-    """The stems of one token, cached: a hyphenated compound gives its parts, a score line "<score>"
-    and a number "<num>"."""
-    cached = _WORDS.get(token)
-    if cached is not None:
-        return cached
-    if _SCORE.fullmatch(token):
-        out: tuple[str, ...] = ("<score>",)
-    elif _NUMBER.fullmatch(token):
-        out = ("<num>",)
-    else:
-        parts = re.split(r"[-–,]", token) if any(c in token for c in "-–,") else [token]
-        out = tuple(stem(p) for p in parts if p)
-    if len(_WORDS) < 500_000:
-        _WORDS[token] = out
-    return out
+    """The stems of one token: a hyphenated compound gives its parts, a score line "<score>" and a
+    number "<num>". Parts are stemmed lower-cased (`stem` lower-cases anyway), so "The" and "the"
+    share one entry of its cache."""
+    if not token[0].isalpha():  # a score line or a number starts with a digit
+        if _SCORE.fullmatch(token):
+            return ("<score>",)
+        if _NUMBER.fullmatch(token):
+            return ("<num>",)
+    if "-" in token or "–" in token or "," in token:
+        return tuple(stem(p.lower()) for p in _PARTS.split(token) if p)
+    return (stem(token.lower()),)
 
 
 def stems_of(text: str) -> list[str]:
     return [s for token in _TOKEN.findall(text) for s in word_stems(token)]
 
 
-_STEMS: dict[str, tuple[str, ...]] = {}
-_HASHES: dict[str, tuple[int, ...]] = {}
+class _TokenCache(dict):
+    """token -> (`word_stems(token)`, the crc32 of those stems that are not stop words)."""
 
-
-def _learn(tokens: set[str]) -> None:
-    """Cache the stems of new tokens and the hashes of those that are not stop words."""
-    stops = _stop_stems()
-    if len(_STEMS) > 500_000:
-        _STEMS.clear()
-        _HASHES.clear()
-    for token in tokens:
+    def __missing__(self, token: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        stops = _stop_stems()
         stems = word_stems(token)
-        _STEMS[token] = stems
-        _HASHES[token] = tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
+        value = self[token] = stems, tuple(zlib.crc32(w.encode("utf-8")) for w in stems if w not in stops)
+        return value
+
+
+class _ChunkCache(dict):
+    """A whitespace-delimited chunk of text ("said,", "(Reuters)") -> (the stems of its tokens, the
+    crc32 of those that are not stop words).
+
+    No token spans whitespace, so `_TOKEN.findall` over a sentence gives the tokens of its chunks in
+    order; a news stream repeats a small set of chunks, so an article costs one lookup from C per
+    chunk (`map(cache.__getitem__, sentence.split())`), not a tokenization and a stemming."""
+
+    MAX = 500_000
+
+    def __missing__(self, chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        tokens = _TOKEN.findall(chunk)
+        if len(tokens) == 1:
+            value = _TOKENS[tokens[0]]
+        else:
+            entries = list(map(_TOKENS.__getitem__, tokens))
+            value = (tuple(itertools.chain.from_iterable(map(_STEMS_OF, entries))),
+                     tuple(itertools.chain.from_iterable(map(_HASHES_OF, entries))))
+        self[chunk] = value
+        return value
+
+
+_TOKENS = _TokenCache()
+_CHUNKS = _ChunkCache()
+_STEMS_OF = operator.itemgetter(0)
+_HASHES_OF = operator.itemgetter(1)
 
 
 @dataclass
@@ -135,20 +153,20 @@ def document(title: str, text: str, lead_sentences: int = 2) -> Document:
 
 
 def featurize(sentences: list[str], zones: list[int], body: int, sections: list[int] | None = None) -> Document:
+    if len(_CHUNKS) > _ChunkCache.MAX:
+        _CHUNKS.clear()
+        _TOKENS.clear()
+    chain = itertools.chain.from_iterable
     stems: list[list[str]] = []
     hashes: list[int] = []
     sizes: list[int] = []
-    chain = itertools.chain.from_iterable
     for sentence in sentences:
-        tokens = _TOKEN.findall(sentence)
-        new = set(tokens).difference(_STEMS)
-        if new:
-            _learn(new)
-        stems.append(list(chain(map(_STEMS.__getitem__, tokens))))
+        entries = list(map(_CHUNKS.__getitem__, sentence.split()))
+        stems.append(list(chain(map(_STEMS_OF, entries))))
         before = len(hashes)
-        hashes.extend(chain(map(_HASHES.__getitem__, tokens)))
+        hashes.extend(chain(map(_HASHES_OF, entries)))
         sizes.append(len(hashes) - before)
-    h = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
+    h = np.array(hashes, dtype=np.int64)
     s = np.repeat(np.arange(len(sentences), dtype=np.int64), sizes)
     same = s[:-1] == s[1:]
     grams = np.concatenate([h, ((h[:-1] * 0x01000193) ^ h[1:])[same] & 0xFFFFFFFF])
@@ -176,9 +194,15 @@ class _Phrase:
     weight: float
     needs_context: bool
 
+    @property
+    def is_term(self) -> bool:
+        return self.kind in ("strong", "keyword")
+
 
 class TermIndex:
-    """Every topic's phrases grouped by first stem, for one pass over an article's words."""
+    """Every topic's phrases grouped by first stem, for one pass over an article's words: per first
+    stem, its one-word phrases and, longest first, its longer phrases by stems (each in file order,
+    terms apart from context and exclusion phrases)."""
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
@@ -198,51 +222,95 @@ class TermIndex:
         self.table = {k: tuple(sorted(v, key=lambda p: -len(p.stems))) for k, v in table.items()}
         self.starts = frozenset(self.table)
         self.thresholds = np.array([t.threshold for t in taxonomy.topics])
+        self._groups: dict[str, tuple[tuple | None, tuple]] = {}
+        for w, phrases in self.table.items():
+            by_length: dict[int, dict[tuple[str, ...], tuple[tuple, tuple]]] = {}
+            for p in phrases:
+                by_length.setdefault(len(p.stems), {}).setdefault(p.stems, []).append(p)
+            for n, group in by_length.items():
+                for k, v in group.items():
+                    group[k] = (tuple((-p.weight, -n, p) for p in v if p.is_term), tuple(p for p in v if not p.is_term))
+            single = by_length.pop(1, {}).get((w,))
+            self._groups[w] = (single, tuple(by_length.items()))
 
     def scores(self, doc: Document) -> np.ndarray:
         """Each topic's term score over the first TERM_SENTENCES units, divided by its threshold (the
         rules' scale: 1.0 = they would tag), and, in `last_sentences`, what each topic's terms gained
-        in each sentence: {topic: {sentence: gained}}. The n-gram features cover the whole article."""
+        in each sentence: {topic: {sentence: gained}}. The n-gram features cover the whole article.
+
+        In a sentence, an exclusion blocks its topic's terms over its words, a needs_context term
+        counts only beside one of its topic's context words, and a topic's terms are taken heaviest
+        (then longest, then first) first, never two over the same word."""
         scoring = self.taxonomy.scoring
-        n = len(self.taxonomy.topics)
-        total = np.zeros(n)
-        seen: dict[tuple[int, tuple[str, ...]], int] = defaultdict(int)
-        self.last_sentences: dict[int, dict[int, float]] = defaultdict(dict)
+        total = [0.0] * len(self.taxonomy.topics)
+        seen: dict[tuple[int, tuple[str, ...]], int] = {}
+        last: dict[int, dict[int, float]] = {}
+        self.last_sentences = last
         position = {TITLE: scoring.title_weight, LEAD: scoring.lead_weight, BODY: 1.0}
-        starts = self.starts
+        cap = scoring.sentence_cap
+        starts, groups = self.starts, self._groups
         for k, words in enumerate(doc.stems[:TERM_SENTENCES]):
             first = starts.intersection(words)
             if not first:
                 continue
-            found = [(i, p) for w in first for i in _positions(words, w) for p in self.table[w]
-                     if tuple(words[i:i + len(p.stems)]) == p.stems]
-            if not found:
+            terms: list[tuple[float, int, int, _Phrase]] = []
+            others: list[tuple[int, _Phrase]] = []
+            for w in first:
+                single, longer = groups[w]
+                for i in (words.index(w),) if words.count(w) == 1 else _positions(words, w):
+                    for n, by_stems in longer:
+                        match = by_stems.get(tuple(words[i:i + n]))
+                        if match is not None:
+                            if match[0]:
+                                terms += [(weight, length, i, p) for weight, length, p in match[0]]
+                            if match[1]:
+                                others += [(i, p) for p in match[1]]
+                    if single is not None:
+                        if single[0]:
+                            terms += [(weight, length, i, p) for weight, length, p in single[0]]
+                        if single[1]:
+                            others += [(i, p) for p in single[1]]
+            if not terms:
                 continue
-            blocked: dict[int, set[int]] = defaultdict(set)
+            blocked: dict[int, set[int]] = {}
             context: set[int] = set()
-            for i, p in found:
+            for i, p in others:
                 if p.kind == "exclude":
-                    blocked[p.topic].update(range(i, i + len(p.stems)))
-                elif p.kind == "context":
+                    blocked.setdefault(p.topic, set()).update(range(i, i + len(p.stems)))
+                else:
                     context.add(p.topic)
-            per_topic: dict[int, list[float]] = defaultdict(list)
-            taken: dict[int, set[int]] = defaultdict(set)
-            for i, p in sorted((f for f in found if f[1].kind in ("strong", "keyword")),
-                               key=lambda f: (-f[1].weight, -len(f[1].stems), f[0])):
-                span = set(range(i, i + len(p.stems)))
-                if (p.needs_context and p.topic not in context) or span & blocked[p.topic] or span & taken[p.topic]:
+            if len(terms) > 1:
+                terms.sort(key=_RANK)
+            per_topic: dict[int, list[float]] = {}
+            taken: dict[int, set[int]] = {}
+            for _, _, i, p in terms:
+                t = p.topic
+                if p.needs_context and t not in context:
                     continue
-                taken[p.topic] |= span
-                seen[(p.topic, p.stems)] += 1
-                per_topic[p.topic].append(p.weight / seen[(p.topic, p.stems)])
+                span = range(i, i + len(p.stems))
+                if t in blocked and not blocked[t].isdisjoint(span):
+                    continue
+                if t in taken:
+                    if not taken[t].isdisjoint(span):
+                        continue
+                    taken[t].update(span)
+                else:
+                    taken[t] = set(span)
+                key = (t, p.stems)
+                count = seen[key] = seen.get(key, 0) + 1
+                per_topic.setdefault(t, []).append(p.weight / count)
+            at = position[doc.zones[k]]
             for t, weights in per_topic.items():
-                weights.sort(reverse=True)
-                gained = min(sum(w / r for r, w in enumerate(weights, 1)), scoring.sentence_cap) * position[doc.zones[k]]
+                if len(weights) > 1:
+                    weights.sort(reverse=True)
+                    gained = min(sum(w / r for r, w in enumerate(weights, 1)), cap) * at
+                else:
+                    gained = min(weights[0], cap) * at
                 total[t] += gained
-                self.last_sentences[t][k] = gained
+                last.setdefault(t, {})[k] = gained
         ref = scoring.length_ref
         norm = math.sqrt(max(doc.body_sentences, ref / 4) / ref)
-        return total / norm / self.thresholds
+        return np.array(total) / norm / self.thresholds
 
 
 def _positions(words: list[str], word: str) -> list[int]:
@@ -256,10 +324,10 @@ def _positions(words: list[str], word: str) -> list[int]:
 
 
 def term_features(relative: np.ndarray) -> np.ndarray:
-    """(topics x TERM_FEATURES): the term score (capped), whether it reaches the rules' threshold, and
-    whether any term was found at all."""
+    """(topics x TERM_FEATURES), or (sections x topics x TERM_FEATURES) for a 2-D `relative`: the term
+    score (capped), whether it reaches the rules' threshold, and whether any term was found at all."""
     return np.stack([np.minimum(relative, 4.0) / 2, (relative >= 1.0).astype(float),
-                     (relative > 0).astype(float)], axis=1)
+                     (relative > 0).astype(float)], axis=-1)
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ and clears its own cut by a wider margin (probability / min_probability): a sanc
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +66,7 @@ class Tagger:
         relative = self.index.scores(doc)
         z = doc.values @ self.W[doc.ids] + (term_features(relative) * self.V).sum(1) + self.b
         p = 1.0 / (1.0 + np.exp(-z))
-        if doc.sections and doc.sections[-1] >= 2:
+        if doc.sections and doc.sections[-1] >= 2 and _separate_sections(doc.sections):
             p = np.maximum(p, self.section_probability(doc))
         return doc, p, self.index.last_sentences
 
@@ -81,14 +82,17 @@ class Tagger:
             return np.zeros(len(self.b))
         occ_sec = sec[doc.occ_sentence]
         counts = np.bincount(occ_sec, minlength=sizes.size).astype(float)
-        contrib = self.W[doc.occ_ids]
-        z = np.stack([np.bincount(occ_sec, weights=contrib[:, k], minlength=sizes.size)
-                      for k in range(contrib.shape[1])], axis=1)
-        relative = np.zeros((sizes.size, len(self.b)))
+        topics = len(self.b)
+        # one bincount over (section, topic) cells: each cell sums its occurrences in the same order
+        # as a bincount per topic would, so the sums are the same to the bit
+        cells = (occ_sec[:, None] * topics + np.arange(topics)).ravel()
+        z = np.bincount(cells, weights=self.W[doc.occ_ids].ravel(), minlength=sizes.size * topics)
+        z = z.reshape(sizes.size, topics)
+        relative = np.zeros((sizes.size, topics))
         for k, gained in self.index.last_sentences.items():
             for sentence, g in gained.items():
                 relative[sec[sentence], k] += g / self.thresholds[k]
-        terms = np.stack([term_features(relative[s]) for s in eligible])
+        terms = term_features(relative[eligible])
         z = (z[eligible] / np.sqrt(np.maximum(counts[eligible], 1.0))[:, None] + (terms * self.V).sum(2) + self.b)
         return SECTION_WEIGHT / (1.0 + np.exp(-z.max(axis=0)))
 
@@ -127,6 +131,15 @@ class Tagger:
         hits = [TagHit(tag=topics[k].id, label=topics[k].label, score=round(float(p[k]), 3), evidence=evidence[k])
                 for k in kept]
         return sorted(hits, key=lambda h: (-h.score, h.tag))
+
+
+def _separate_sections(sections: list[int]) -> bool:
+    """Whether a section besides the title has SECTION_SENTENCES sentences or more and is not the whole
+    body: only then can `Tagger.section_probability` add anything (checked in Python, as most articles
+    have only short paragraphs)."""
+    sizes = Counter(sections)
+    eligible = [n for s, n in sizes.items() if s > 0 and n >= SECTION_SENTENCES]
+    return bool(eligible) and not (len(eligible) == 1 and eligible[0] == len(sections) - sizes.get(0, 0))
 
 
 def train_topics(taxonomy: Taxonomy, topics: list[Topic], index: TermIndex) -> tag_model.Weights:

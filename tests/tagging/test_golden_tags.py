@@ -1,0 +1,104 @@
+"""The tagger gives byte-for-byte the tags, scores, evidence and feature vectors it gave before speed work.
+
+A real sample (Reuters-21578 TRAIN bodies, the shared feeds' full-text items, BBC stories of every
+section) goes through `tag_article` and `score_article`; the sha256 of each article's hits (tag, score,
+evidence sentences), its probabilities for every topic and its hashed feature vector (ids and the repr
+of every value) are compared with `golden_tags.json`, made by the code before the speed work
+(research-only data: only hashes are in the repo). The digests hold for one taxonomy and one shipped
+model, whose sha256 the file records: after a deliberate change to config/topics.yaml or model.bin,
+regenerate with `PYTHONPATH=plugins .venv/bin/python -m tests.tagging.test_golden_tags`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+REUTERS = SHARED / "tagging" / "reuters21578-train" / "articles.jsonl"
+FEEDS = SHARED / "feeds"
+BBC = SHARED / "bbc-summary-100" / "article"
+GOLDEN = Path(__file__).with_name("golden_tags.json")
+REUTERS_ARTICLES, FEED_ITEMS, BBC_PER_SECTION = 150, 100, 10
+
+
+def sample() -> list[tuple[str, str, str]]:
+    """(key, title, text) of the sample in a fixed order; skips if ../shared is absent."""
+    missing = [p for p in (REUTERS, FEEDS, BBC) if not p.exists()]
+    if missing:
+        pytest.skip(f"shared data not found: {', '.join(str(p.resolve()) for p in missing)} (place ../shared "
+                    "beside the repo)")
+    import feedparser
+
+    from newsbrief.sources.extract import html_to_text
+
+    rows: list[tuple[str, str, str]] = []
+    with REUTERS.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["body"].strip():
+                rows.append((f"reuters-{row['newid']}", row.get("title") or "", row["body"]))
+                if len(rows) == REUTERS_ARTICLES:
+                    break
+    seen: set[str] = set()
+    for path in sorted(p for p in FEEDS.rglob("*") if p.is_file()):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            values = [c.get("value", "") for c in entry.get("content", []) or []] + [entry.get("summary", "") or ""]
+            text = html_to_text(max(values, key=len))
+            if len(text) < 800 or text in seen or len(seen) == FEED_ITEMS:
+                continue
+            seen.add(text)
+            rows.append((f"feed-{len(seen)}", html_to_text(entry.get("title", "") or ""), text))
+    for section in sorted(p for p in BBC.iterdir() if p.is_dir()):
+        for path in sorted(section.glob("*.txt"))[:BBC_PER_SECTION]:
+            lines = path.read_text(encoding="utf-8").split("\n")
+            rows.append((f"bbc-{section.name}-{path.stem}", lines[0].strip(), "\n".join(lines[1:])))
+    return rows
+
+
+def digests() -> dict:
+    """Per sample key, the sha256 of its hits, of its probabilities and of its feature vector; and the
+    sha256 of the taxonomy file and model they hold for."""
+    from newsbrief.tagging import DEFAULT_TAXONOMY_PATH, load_taxonomy, score_article, tag_article
+    from newsbrief.tagging.features import document
+    from newsbrief.tagging.model import MODEL_PATH
+
+    taxonomy = load_taxonomy()
+    hits, scores, features = {}, {}, {}
+    for key, title, text in sample():
+        hits[key] = _sha([[h.tag, h.label, repr(h.score), h.evidence] for h in tag_article(title, text, taxonomy)])
+        scores[key] = _sha({t: repr(p) for t, p in score_article(title, text, taxonomy).items()})
+        doc = document(title, text, taxonomy.scoring.lead_sentences)
+        features[key] = _sha([doc.ids.tolist(), [repr(float(v)) for v in doc.values]])
+    return {"taxonomy_sha256": _file_sha(DEFAULT_TAXONOMY_PATH), "model_sha256": _file_sha(MODEL_PATH),
+            "hits": hits, "scores": scores, "features": features}
+
+
+def _sha(value) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_tags_of_a_real_sample_are_unchanged():
+    got = digests()
+    want = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert len(got["hits"]) == REUTERS_ARTICLES + FEED_ITEMS + 5 * BBC_PER_SECTION
+    if (got["taxonomy_sha256"], got["model_sha256"]) != (want["taxonomy_sha256"], want["model_sha256"]):
+        pytest.fail("config/topics.yaml or tagging/model.bin changed since golden_tags.json was made: if that "
+                    "change is deliberate, regenerate it with `python -m tests.tagging.test_golden_tags`")
+    for part in ("features", "scores", "hits"):
+        changed = sorted(k for k in want[part] if got[part].get(k) != want[part][k])
+        assert not changed, f"{len(changed)} articles' {part} differ from the golden ones, e.g. {changed[:5]}"
+    assert got == want
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps(digests(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {GOLDEN}")
