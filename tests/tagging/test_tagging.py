@@ -250,7 +250,7 @@ def test_a_topic_gives_way_to_the_topic_it_yields_to_when_that_one_is_stronger(t
     taxonomy = load_taxonomy(write(tmp_path, YIELDING))
     story = "The new sanctions and an asset freeze add economic pressure on Tehran."
     assert tag_ids(taxonomy, "US sanctions hit Iran", story) == ["sanctions"]
-    both = "The economy shrank. Sanctions were renewed."
+    both = "The economy shrank for a third quarter as investment and retail sales fell. Sanctions were renewed."
     assert sorted(tag_ids(taxonomy, "Economy shrinks under economic pressure", both)) == ["economy", "sanctions"]
 
 
