@@ -514,6 +514,10 @@ def test_a_user_topic_with_only_keywords_and_examples_tags_real_stories_and_expl
      "sport", ()),
     ("United striker fires winner against City",
      "The forward shot low past the keeper in the 89th minute to settle the derby.", "sport", ("conflict", "defence")),
+    # a headline alone, naming only clubs or league jargon
+    ("Nuggets hold off Clippers 118-112", "", "sport", ()),
+    ("Yankees put their shortstop on the injured list", "", "sport", ()),
+    ("Ambassador met the detained nationals in Kuwait, ministry says", "", "diplomacy", ("sport",)),
     # battles and wars in games and shops are not war
     ("Console makers battle for holiday shoppers", "Sony and Microsoft cut prices on their machines before Christmas.",
      "technology", ("conflict", "defence")),
