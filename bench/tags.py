@@ -1,6 +1,7 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--no-reuters] [--fit] [--development]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--reuters-errors] [--no-speed] [--no-reuters] [--fit]
+                             [--development]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -13,11 +14,13 @@ Speed: articles per second over all labelled articles, text already loaded.
 Writes bench/results/tags.json with the git commit. --errors lists the development articles' false
 positives and negatives with their evidence; the holdout's are never printed, so it stays unseen.
 It also scores the tariffs tag against Reuters-21578's own `trade` topic on all 14,668 TRAIN
-articles (a second, independent labelling; --no-reuters skips it), sport recall and world-news/trade
-tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
+articles (a second, independent labelling; --no-reuters skips it), in all and on two halves split by a hash
+of the article id: `analysis`, whose errors --reuters-errors lists, and `check`, only ever scored in totals;
+sport recall and world-news/trade tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
 --fit prints per-topic min_probability cuts fitted on the development articles (bootstrap: the best, the plateau
 near it and its middle) and stops. --development scores the development articles alone and writes
-nothing, so rules can be reworked without seeing the holdout totals each run.
+nothing, so rules can be reworked without seeing the holdout totals each run (it still scores Reuters TRAIN and
+the BBC checks, which are not the holdout).
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
