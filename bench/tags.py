@@ -1,6 +1,7 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--no-speed] [--no-reuters] [--fit] [--development] [--speed-only]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--reuters-errors] [--no-speed] [--no-reuters] [--fit]
+                             [--development] [--speed-only]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -13,11 +14,13 @@ Speed: articles per second over all labelled articles, text already loaded.
 Writes bench/results/tags.json with the git commit. --errors lists the development articles' false
 positives and negatives with their evidence; the holdout's are never printed, so it stays unseen.
 It also scores the tariffs tag against Reuters-21578's own `trade` topic on all 14,668 TRAIN
-articles (a second, independent labelling; --no-reuters skips it), sport recall and world-news/trade
-tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
+articles (a second, independent labelling; --no-reuters skips it), in all and on two halves split by a hash
+of the article id: `analysis`, whose errors --reuters-errors lists, and `check`, only ever scored in totals;
+sport recall and world-news/trade tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
 --fit prints per-topic min_probability cuts fitted on the development articles (bootstrap: the best, the plateau
 near it and its middle) and stops. --development scores the development articles alone and writes
-nothing, so rules can be reworked without seeing the holdout totals each run.
+nothing, so rules can be reworked without seeing the holdout totals each run (it still scores Reuters TRAIN and
+the BBC checks, which are not the holdout).
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
@@ -237,27 +240,39 @@ def fit_thresholds(articles: list[dict], taxonomy, *, rounds: int = 300, seed: i
     return fitted
 
 
-def reuters_trade(taxonomy, tag: str = "tariffs", root: Path = SHARED_DATA) -> dict | None:
+def reuters_half(newid: int) -> str:
+    """`analysis` or `check`, by a hash of the Reuters article id: errors may be read on the analysis
+    half only (to find failure classes); the check half is only ever scored in totals."""
+    return "check" if int(hashlib.sha1(f"reuters-{newid}".encode()).hexdigest()[:8], 16) % 2 else "analysis"
+
+
+def reuters_trade(taxonomy, tag: str = "tariffs", root: Path = SHARED_DATA, errors: bool = False) -> dict | None:
     """The tag against Reuters-21578's own `trade` topic on all 14,668 TRAIN articles (an article
-    without topics is a negative).
+    without topics is a negative), in all and per half (`reuters_half`); with `errors`, the analysis
+    half's wrong decisions are printed.
 
     Reuters' `trade` is broader than trade policy (it includes trade figures and some economy
     stories), so this is a check on a second, independent labelling. Reuters is research-only: it is
-    scored here and never trains the shipped model.
+    scored here and never trains the shipped model or sets its cuts.
     """
     path = root / "tagging" / "reuters21578-train" / "articles.jsonl"
     if not path.exists():
         return None
     rows = list(_reuters(path.resolve()).values())
-    tp = fp = fn = 0
+    counts = {"all": [0, 0, 0], "analysis": [0, 0, 0], "check": [0, 0, 0]}
     for row in rows:
         title, text = load_article(f"tagging/reuters21578-train/articles.jsonl#newid={row['newid']}", root)
         pred = any(h.tag == tag for h in tag_article(title, text, taxonomy))
         gold = "trade" in (row.get("topics") or [])
-        tp += pred and gold
-        fp += pred and not gold
-        fn += gold and not pred
-    return {"tag": tag, "articles": len(rows), **prf(tp, fp, fn)}
+        half = reuters_half(row["newid"])
+        for key in ("all", half):
+            counts[key][0] += pred and gold
+            counts[key][1] += pred and not gold
+            counts[key][2] += gold and not pred
+        if errors and half == "analysis" and pred != gold:
+            print(f"  reuters {'FP' if pred else 'FN'} newid={row['newid']} {row.get('topics')}: {title[:90]}")
+    return {"tag": tag, "articles": len(rows), **prf(*counts["all"]),
+            "analysis": prf(*counts["analysis"]), "check": prf(*counts["check"])}
 
 
 WORLD = ("conflict", "ceasefire", "humanitarian", "diplomacy", "sanctions", "defence")
@@ -331,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the timing pass")
     parser.add_argument("--no-reuters", action="store_true",
                         help="skip scoring the tariffs tag against Reuters-21578's `trade` topic (all 14,668 TRAIN articles)")
+    parser.add_argument("--reuters-errors", action="store_true",
+                        help="list the wrong tariffs decisions on the analysis half of Reuters TRAIN (never the check half)")
     parser.add_argument("--development", action="store_true",
                         help="score the development articles only (no holdout totals, no results file): for rule work")
     parser.add_argument("--fit", action="store_true",
@@ -400,11 +417,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nspeed: {speed['articles_per_second']} articles/s wall, {speed['articles_per_cpu_second']} per CPU "
               f"second (one process, {len(articles)} articles of {speed['mean_chars']} characters on average x {rounds})")
 
-    reuters = None if args.no_reuters or args.development else reuters_trade(taxonomy)
+    reuters = None if args.no_reuters else reuters_trade(taxonomy, errors=args.reuters_errors)
     if reuters:
         print(f"\ntariffs vs Reuters-21578 `trade` (all {reuters['articles']} TRAIN articles): "
               f"P {reuters['precision']:.3f}  R {reuters['recall']:.3f}  F1 {reuters['f1']:.3f}  "
               f"(tp {reuters['tp']}, fp {reuters['fp']}, fn {reuters['fn']}; target F1 >= 0.80)")
+        for half in ("analysis", "check"):
+            m = reuters[half]
+            print(f"  {half:<9} half: P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}  "
+                  f"(tp {m['tp']}, fp {m['fp']}, fn {m['fn']})")
     bbc = bbc_checks(taxonomy)
     if bbc:
         print(f"\nbbc-summary-100: sport recall {bbc['sport_recall']:.3f} (target 1.0); on its {bbc['articles']} sport, "

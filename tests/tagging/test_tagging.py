@@ -250,7 +250,7 @@ def test_a_topic_gives_way_to_the_topic_it_yields_to_when_that_one_is_stronger(t
     taxonomy = load_taxonomy(write(tmp_path, YIELDING))
     story = "The new sanctions and an asset freeze add economic pressure on Tehran."
     assert tag_ids(taxonomy, "US sanctions hit Iran", story) == ["sanctions"]
-    both = "The economy shrank. Sanctions were renewed."
+    both = "The economy shrank for a third quarter as investment and retail sales fell. Sanctions were renewed."
     assert sorted(tag_ids(taxonomy, "Economy shrinks under economic pressure", both)) == ["economy", "sanctions"]
 
 
@@ -487,6 +487,42 @@ def test_a_user_topic_with_only_keywords_and_examples_tags_real_stories_and_expl
     ("Shares start trading on Nasdaq", "The company's stock will begin trading on Monday.", "economy", ("tariffs",)),
     ("US to raise tariffs on Chinese steel", "The duties will double from next month, the trade representative said.",
      "tariffs", ()),
+    # currency, stock-trading and commodity-market news is economy, not trade policy
+    ("Dollar slips against the yen as dealers await G7 meeting",
+     "Dealers said the Bank of Japan bought dollars in Tokyo to slow the yen's rise.", "economy", ("tariffs",)),
+    ("Regulator charges fund manager with insider trading",
+     "The commission said he bought shares in the company days before its takeover was announced.", "economy",
+     ("tariffs",)),
+    ("EC rejects barley export bids at weekly tender",
+     "The Commission turned down all offers for export rebates on barley, grain traders said.", "economy", ("tariffs",)),
+    ("Soviet Union buys more Canadian wheat, traders say", "The purchase of 500,000 tonnes was for shipment in May.",
+     "economy", ("tariffs",)),
+    ("South Korea trade surplus with US hits record", "Exports to the United States rose 30 percent while imports fell.",
+     "tariffs", ()),
+    # world news as a headline and one line
+    ("Russian drones strike Kyiv power plant", "Ukraine said two workers were killed in the overnight attack.",
+     "conflict", ("sport",)),
+    ("Xi to host Putin in Beijing for talks", "The two leaders will discuss relations and the war in Ukraine.",
+     "diplomacy", ("sport",)),
+    ("Refugees flee fighting in eastern Congo", "Aid agencies said 100,000 people had crossed into Uganda.",
+     "humanitarian", ()),
+    ("US Navy sends second aircraft carrier to the Gulf", "The Pentagon said the deployment was meant to deter Iran.",
+     "defence", ()),
+    # short sport items (headline and a sentence, as news agencies file them)
+    ("Yankees edge Orioles in 10 innings", "Jeter singled home the winning run.", "sport", ()),
+    ("Phelps breaks world record in 200m butterfly", "The American swimmer won his third gold of the championships.",
+     "sport", ()),
+    ("United striker fires winner against City",
+     "The forward shot low past the keeper in the 89th minute to settle the derby.", "sport", ("conflict", "defence")),
+    # a headline alone, naming only clubs or league jargon
+    ("Nuggets hold off Clippers 118-112", "", "sport", ()),
+    ("Yankees put their shortstop on the injured list", "", "sport", ()),
+    ("Ambassador met the detained nationals in Kuwait, ministry says", "", "diplomacy", ("sport",)),
+    # battles and wars in games and shops are not war
+    ("Console makers battle for holiday shoppers", "Sony and Microsoft cut prices on their machines before Christmas.",
+     "technology", ("conflict", "defence")),
+    ("Star Wars game tops the charts", "The space combat game sold 2 million copies in its first week.",
+     "entertainment", ("conflict", "defence")),
     # war in films and games is entertainment; a hack is technology
     ("War drama tops the box office", "The film about the battle of Stalingrad took 40 million dollars.",
      "entertainment", ("conflict", "defence")),

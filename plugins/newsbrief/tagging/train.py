@@ -55,7 +55,8 @@ def iptc_concepts(path: Path) -> list[tuple[str, str, list[str]]]:
             for code, r in sorted(rows.items()) if not r.get("retired")]
 
 
-def build(out: Path, shared: Path = SHARED) -> dict:
+def build(out: Path, shared: Path = SHARED, *, l2: float = 3e-5, composed_per_topic: int = 30,
+          bbc_weight: float = 2.0, headline_weight: float = 2.0) -> dict:
     taxonomy = load_taxonomy()
     index = TermIndex(taxonomy)
     topics = taxonomy.ids
@@ -71,7 +72,7 @@ def build(out: Path, shared: Path = SHARED) -> dict:
         if topic.description:
             sentences.append((topic.description, frozenset([topic.id])))
     for text, tags in sentences:
-        add(featurize([text], [TITLE], 1), tags)
+        add(featurize([text], [TITLE], 1), tags, headline_weight)
         add(featurize([text], [BODY], 1), tags, 0.5)
 
     roots = {t: set(codes) for t, codes in examples.iptc.items() if t in topics}
@@ -100,7 +101,7 @@ def build(out: Path, shared: Path = SHARED) -> dict:
         if len(pool) < 3:
             continue
         others = [(e, tags) for e, tags in sentences if t not in tags]
-        for _ in range(30):
+        for _ in range(composed_per_topic):
             title = rng.choice(pool)
             body = rng.sample(pool, min(len(pool) - 1, rng.randint(2, 6)))
             body += [rng.choice(other) for _ in range(rng.randint(0, 3))]
@@ -120,10 +121,10 @@ def build(out: Path, shared: Path = SHARED) -> dict:
             continue
         lines = (shared / row["source"]).read_text(encoding="utf-8", errors="replace").strip().split("\n")
         add(document(lines[0].strip(), "\n".join(x.strip() for x in lines[1:] if x.strip())),
-            set(row["tags"]) & set(topics), 2.0)
+            set(row["tags"]) & set(topics), bbc_weight)
         bbc += 1
 
-    weights = tag_model.fit(samples, topics)
+    weights = tag_model.fit(samples, topics, l2=l2)
     weights.meta = {
         "built_from": {"examples": str(EXAMPLES_PATH.relative_to(PROJECT_ROOT)), "example_sentences": len(sentences),
                        "composed_articles": composed, "iptc_concepts": len(concepts), "iptc_positive": iptc_pos,
