@@ -568,6 +568,36 @@ def test_term_scores_honour_context_and_exclusions(tmp_path):
     assert score("The ceasefire held.") > 0
 
 
+def test_a_wire_headline_in_capitals_and_its_feed_form_are_the_same_words(taxonomy):
+    from newsbrief.tagging.features import document
+    wire = document("U.S. SAYS U.K. AND E.U. MUST CUT TARIFFS ON JAPANESE CARS", "")
+    feed = document("US says UK and EU must cut tariffs on Japanese cars", "")
+    assert wire.stems == feed.stems and "US" in wire.stems[0]
+    assert wire.ids.tolist() == feed.ids.tolist() and wire.values.tolist() == feed.values.tolist()
+    assert document("", "The U.N. envoy met us.").stems == document("", "The UN envoy met us.").stems
+    assert document("", "Let us open talks").stems[0][1] != document("", "The US Open final").stems[0][1]
+    body = "Washington said it would raise import duties on Japanese cars to 25 per cent from next month."
+    wire = tag_article("U.S. TO RAISE TARIFFS ON JAPANESE CARS", body, taxonomy)
+    feed = tag_article("US to raise tariffs on Japanese cars", body, taxonomy)
+    assert "tariffs" in [h.tag for h in wire]
+    assert [(h.tag, round(h.score, 6)) for h in wire] == [(h.tag, round(h.score, 6)) for h in feed]
+
+
+def test_a_context_word_in_capitals_meets_the_same_word_in_an_article(tmp_path):
+    from newsbrief.tagging.features import TermIndex, document
+    index = TermIndex(load_taxonomy(write(tmp_path, """\
+        defaults:
+          threshold: 1
+        topics:
+          - id: screen
+            label: Screen
+            needs_context: [series]
+            context: [TV]
+    """)))
+    assert float(index.scores(document("", "The TV series returns in May."))[0]) > 0
+    assert float(index.scores(document("", "The series of strikes goes on."))[0]) == 0
+
+
 def test_the_shipped_model_is_small_and_rebuilt_byte_for_byte_by_make_tag_model(tmp_path):
     from newsbrief.tagging.model import MODEL_PATH, load
     from newsbrief.tagging.train import IPTC_CSV, SHARED, build

@@ -2,7 +2,8 @@
 
 Built once per article and shared by every topic, so the cost grows with the article, not with the
 taxonomy. Words are stemmed through a per-token cache (a news stream reuses a small vocabulary),
-stop words dropped, numbers folded into shapes ("2-1" is a score line, "1987" a number), then every
+stop words dropped, numbers folded into shapes ("2-1" is a score line, "1987" a number), abbreviations into
+one form ("U.S." and "US" are "US"; a line in capitals is read lower-cased), then every
 unigram and bigram is hashed (crc32: the same ids in every process) into a fixed space, once as
 itself and once more marked with its position when it stands in the title or the lead.
 The topics' own terms from topics.yaml (strong words, keywords, context-bound words, exclusions)
@@ -23,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from newsbrief.tagging.taxonomy import Taxonomy, Topic, stem
+from newsbrief.tagging.taxonomy import Taxonomy, Topic, stem, tag_stem
 from newsbrief.text.furniture import is_boilerplate
 from newsbrief.text.lexicon import stop_words
 from newsbrief.text.sentences import HEADING, segment, split_line
@@ -44,15 +45,15 @@ _RANK = operator.itemgetter(0, 1, 2)  # (-weight, -length, position) of a found 
 def word_stems(token: str) -> tuple[str, ...]:
     """The stems of one token: a hyphenated compound gives its parts, a score line "<score>" and a
     number "<num>". Parts are stemmed lower-cased (`stem` lower-cases anyway), so "The" and "the"
-    share one entry of its cache."""
+    share one entry of its cache; an abbreviation is one form with or without its dots (`tag_stem`)."""
     if not token[0].isalpha():  # a score line or a number starts with a digit
         if _SCORE.fullmatch(token):
             return ("<score>",)
         if _NUMBER.fullmatch(token):
             return ("<num>",)
     if "-" in token or "–" in token or "," in token:
-        return tuple(stem(p.lower()) for p in _PARTS.split(token) if p)
-    return (stem(token.lower()),)
+        return tuple(tag_stem(p) for p in _PARTS.split(token) if p)
+    return (tag_stem(token),)
 
 
 def stems_of(text: str) -> list[str]:
@@ -161,7 +162,7 @@ def featurize(sentences: list[str], zones: list[int], body: int, sections: list[
     hashes: list[int] = []
     sizes: list[int] = []
     for sentence in sentences:
-        entries = list(map(_CHUNKS.__getitem__, sentence.split()))
+        entries = list(map(_CHUNKS.__getitem__, (sentence.lower() if sentence.isupper() else sentence).split()))
         stems.append(list(chain(map(_STEMS_OF, entries))))
         before = len(hashes)
         hashes.extend(chain(map(_HASHES_OF, entries)))

@@ -17,6 +17,8 @@ from newsbrief.config.yamlconf import Checker, LineList, load_yaml
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _IPTC = re.compile(r"^medtop:\d{8}$")
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]\.?|[A-Z]{2}")
+_POSSESSIVE = ("'s", "’s", "'S", "’S")
 
 _ROOT_KEYS = {"version", "defaults", "topics", "states"}
 _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight", "heading_weight",
@@ -137,6 +139,17 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     return _stemmer()(word)
+
+
+def tag_stem(word: str) -> str:
+    """`stem`, except that an abbreviation is one upper-case form with or without its dots: "U.S.",
+    "u.s." and "US" are all "US" (not the pronoun "us", a stop word), "U.N." and "UN" are "UN". Wire copy
+    writes "U.S.", today's feeds "US"; the tagger's words must meet. A word of three or more capitals
+    is an ordinary word ("NATO" and "Nato" are "nato")."""
+    bare = word[:-2] if word[-2:] in _POSSESSIVE else word
+    if _ABBREVIATION.fullmatch(bare):
+        return bare.replace(".", "").upper()
+    return stem(word.lower())
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:
@@ -304,8 +317,8 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         iptc=iptc,
         threshold=_weight(check, entry, "threshold", where, scoring.threshold),
         terms=tuple(terms),
-        context=tuple(stems for _, stems in phrases["context"]),
-        exclude=tuple(stems for _, stems in phrases["exclude"]),
+        context=tuple(tuple(map(tag_stem, _WORD.findall(text))) for text, _ in phrases["context"]),
+        exclude=tuple(tuple(map(tag_stem, _WORD.findall(text))) for text, _ in phrases["exclude"]),
         exclude_patterns=tuple(rx for _, rx in regexes["exclude_patterns"]),
         description=check.string(entry, "description", where, required=False),
         needs_lead=check.boolean(entry, "needs_lead", where, default=scoring.needs_lead),
