@@ -36,6 +36,8 @@ _FEEDBURNER = "http://rssnamespace.org/feedburner/ext/1.0"
 _XML_TYPES = {"application/xml", "application/rss+xml"}
 _DECL = re.compile(rb"""^<\?xml\s+version\s*=\s*["']1\.0["'](?:\s+encoding\s*=\s*["']([A-Za-z0-9_.-]+)["'])?"""
                    rb"""(?:\s+standalone\s*=\s*["'](?:yes|no)["'])?\s*\?>""")
+_MARKUP = re.compile(r"[<&\r]")  # sgmllib only stops at < and &: other text leaves the sanitizer as it came
+_C1 = re.compile("[\x80-\x9f]")  # the only characters feedparser's cp1252 mapping changes
 _MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base", b"xml:lang")
 
 # Item children whose handling is replicated below, by (namespace, name) as ElementTree spells them.
@@ -79,7 +81,9 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
         return None
     head = body[:4096]
     declared = _DECL.match(head)
-    if declared is None or (declared.group(1) or b"utf-8").lower() != b"utf-8":
+    if declared is None and not head.startswith(b"<rss "):
+        return None
+    if declared is not None and (declared.group(1) or b"utf-8").lower() != b"utf-8":
         return None
     if any(marker in body for marker in _MARKERS):
         return None
@@ -185,8 +189,12 @@ def _value(text: str | None, element: str, base: str, ctype: str | None = None, 
         output = urls._urljoin(base, output)
     if ctype == "text/plain" and _Mixin.looks_like_html(output):
         ctype = "text/html"
-    if (ctype or "text/html") == "text/html" and element in _Mixin.can_contain_dangerous_markup:
+    if ((ctype or "text/html") == "text/html" and element in _Mixin.can_contain_dangerous_markup
+            and _MARKUP.search(output)):
         output = _sanitize_html(output, "utf-8", "text/html")
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        output = output.encode("iso-8859-1").decode("utf-8")
-    return output.translate(_cp1252)
+    if not output.isascii():
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+            output = output.encode("iso-8859-1").decode("utf-8")
+        if _C1.search(output):
+            output = output.translate(_cp1252)
+    return output

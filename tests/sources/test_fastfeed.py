@@ -1,0 +1,125 @@
+"""The RSS fast path (`sources.fastfeed`) gives parse_feed's feedparser result, entry for entry, on every
+shared feed and every file of feedparser's own test corpus it accepts; it accepts most real publisher
+feeds; and it hands unusual documents to feedparser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsbrief.errors import InputError
+from newsbrief.sources import fastfeed
+from newsbrief.sources.feeds import parse_feed
+from tests.sources.test_feedparser_corpus import CORPUS, _headers
+
+SHARED_FEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feeds"
+URL = "https://news.example.com/feed.xml"
+RSS_HEADERS = {"Content-Type": "application/rss+xml"}
+
+
+def _result(body: bytes, headers: dict[str, str], fast: bool):
+    try:
+        return parse_feed(body, url=URL, headers=headers, max_entries=10**6, fast=fast)
+    except InputError as exc:
+        return str(exc)
+
+
+def _accepts(body: bytes, headers: dict[str, str]) -> bool:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered.setdefault("content-location", URL)
+    lowered.setdefault("content-type", "application/xml")
+    return fastfeed.parse(body, URL, lowered) is not None
+
+
+def _compare(files: list[Path], headers_of) -> tuple[int, list[str]]:
+    accepted, differing = 0, []
+    for path in files:
+        body = path.read_bytes()
+        headers = headers_of(body)
+        if not _accepts(body, headers):
+            continue
+        accepted += 1
+        if _result(body, headers, fast=True) != _result(body, headers, fast=False):
+            differing.append(str(path))
+    return accepted, differing
+
+
+def test_fast_path_equals_feedparser_on_the_shared_feeds_and_takes_most_of_them():
+    if not SHARED_FEEDS.exists():
+        pytest.skip(f"shared feeds not found at {SHARED_FEEDS.resolve()} (see ../shared/data/README.md)")
+    files = [p for p in sorted(SHARED_FEEDS.rglob("*")) if p.is_file() and p.suffix in (".xml", ".rss", ".atom")]
+    assert len(files) > 100
+    accepted, differing = _compare(files, lambda body: RSS_HEADERS)
+    print(f"fast path took {accepted} of {len(files)} shared feed files ({accepted / len(files):.0%})")
+    assert differing == []
+    assert accepted / len(files) > 0.5
+
+
+def test_fast_path_equals_feedparser_on_feedparsers_corpus():
+    if not CORPUS.exists():
+        pytest.skip(f"feedparser corpus not found at {CORPUS.resolve()} (see ../shared/data/README.md)")
+    files = sorted(CORPUS.rglob("*.xml"))
+    assert len(files) > 2000
+    accepted, differing = _compare(files, _headers)
+    print(f"fast path took {accepted} of {len(files)} feedparser corpus files")
+    assert differing == []
+
+
+def _rss(items: str, channel: str = "<title>Example News</title><link>https://news.example.com/</link>",
+         decl: str = '<?xml version="1.0" encoding="UTF-8"?>', root: str = '<rss version="2.0">') -> bytes:
+    return f"{decl}{root}<channel>{channel}{items}</channel></rss>".encode()
+
+
+PLAIN_ITEM = ("<item><title>Port strike ends</title><link>https://news.example.com/a/1</link>"
+              "<description>&lt;p&gt;Dock workers &amp;amp; owners agreed.&lt;/p&gt;</description>"
+              "<pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate><guid>https://news.example.com/a/1</guid></item>")
+
+
+def test_a_plain_rss_feed_takes_the_fast_path_with_feedparsers_entries():
+    body = _rss(PLAIN_ITEM)
+    assert _accepts(body, RSS_HEADERS)
+    fast = parse_feed(body, url=URL, headers=RSS_HEADERS)
+    assert fast == parse_feed(body, url=URL, headers=RSS_HEADERS, fast=False)
+    assert fast.entries[0].summary == "Dock workers & owners agreed."
+    assert fast.entries[0].published_at.isoformat() == "2026-12-01T10:00:00+00:00"
+
+
+def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
+    item = ("<item><title>Budget vote</title><link>https://news.example.com/a/2</link><description><![CDATA["
+            "<p>The vote passed.</p><script>alert('x')</script><p onclick='steal()'>Next week: the senate.</p>"
+            "]]></description></item>")
+    body = _rss(item)
+    assert _accepts(body, RSS_HEADERS)
+    fast = parse_feed(body, url=URL, headers=RSS_HEADERS)
+    assert fast == parse_feed(body, url=URL, headers=RSS_HEADERS, fast=False)
+    assert "alert" not in fast.entries[0].summary and "steal" not in fast.entries[0].summary
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    (_rss(PLAIN_ITEM, decl='<?xml version="1.0" encoding="ISO-8859-1"?>'), RSS_HEADERS),
+    (_rss(PLAIN_ITEM), {"Content-Type": "application/rss+xml; charset=iso-8859-1"}),
+    (_rss(PLAIN_ITEM), {"Content-Type": "text/html"}),
+    (b"\xef\xbb\xbf" + _rss(PLAIN_ITEM), RSS_HEADERS),
+    (_rss(PLAIN_ITEM, root='<rss version="0.91">'), RSS_HEADERS),
+    (_rss(PLAIN_ITEM, root='<rss version="2.0" xml:base="https://other.example.org/">'), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("<item>", '<item xml:lang="fr">')), RSS_HEADERS),
+    (_rss(PLAIN_ITEM, decl='<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY nbsp "&#160;">]>'), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", "<title>Second title</title></item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", '<media:title xmlns:media="http://search.yahoo.com/mrss/">M</media:title>'
+                                        "</item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", '<itunes:summary xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+                                        "S</itunes:summary></item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", '<x:title xmlns:x="urn:other">T</x:title><dc:title xmlns:dc="urn:not-dc">'
+                                        "D</dc:title></item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("<description>", '<description type="text/plain">')), RSS_HEADERS),
+    (b'<?xml version="1.0" encoding="UTF-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+     b'xmlns="http://purl.org/rss/1.0/"><channel><title>T</title></channel><item><title>A</title>'
+     b'<link>https://news.example.com/a</link></item></rdf:RDF>', RSS_HEADERS),
+    (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+     b'<entry><title>A</title><link href="https://news.example.com/a"/></entry></feed>', RSS_HEADERS),
+], ids=["latin-1 declared", "http charset", "served as html", "bom", "rss 0.91", "xml:base", "xml:lang", "dtd",
+        "two titles", "media:title", "itunes:summary", "dc prefix on another namespace", "typed description",
+        "rss 1.0", "atom"])
+def test_unusual_documents_go_to_feedparser(body, headers):
+    assert not _accepts(body, headers)
