@@ -106,8 +106,8 @@ def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
     (_rss(PLAIN_ITEM.replace("<item>", '<item xml:lang="fr">')), RSS_HEADERS),
     (_rss(PLAIN_ITEM, decl='<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY nbsp "&#160;">]>'), RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", "<title>Second title</title></item>")), RSS_HEADERS),
-    (_rss(PLAIN_ITEM.replace("</item>", '<media:title xmlns:media="http://search.yahoo.com/mrss/">M</media:title>'
-                                        "</item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("<item>", '<item><media:title xmlns:media="http://search.yahoo.com/mrss/">M</media:title>')),
+     RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<itunes:summary xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
                                         "S</itunes:summary></item>")), RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<x:title xmlns:x="urn:other">T</x:title><dc:title xmlns:dc="urn:not-dc">'
@@ -119,7 +119,7 @@ def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
     (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
      b'<entry><title>A</title><link href="https://news.example.com/a"/></entry></feed>', RSS_HEADERS),
 ], ids=["latin-1 declared", "http charset", "served as html", "bom", "rss 0.91", "xml:base", "xml:lang", "dtd",
-        "two titles", "media:title", "itunes:summary", "dc prefix on another namespace", "typed description",
+        "two titles", "media:title first", "itunes:summary", "dc prefix on another namespace", "typed description",
         "rss 1.0", "atom"])
 def test_unusual_documents_go_to_feedparser(body, headers):
     assert not _accepts(body, headers)

@@ -44,12 +44,21 @@ _MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base", b"xml:lang")
 _TITLE, _LINK, _DESCRIPTION, _GUID, _PUBDATE, _AUTHOR = "title", "link", "description", "guid", "pubDate", "author"
 _ENCODED, _CREATOR, _DCDATE, _MODIFIED = (f"{{{_CONTENT}}}encoded", f"{{{_DC}}}creator", f"{{{_DC}}}date",
                                           f"{{{_DCTERMS}}}modified")
-_FIELDS = {_TITLE, _LINK, _DESCRIPTION, _GUID, _PUBDATE, _AUTHOR, _ENCODED, _CREATOR, _DCDATE, _MODIFIED}
+_DCLANGUAGE = f"{{{_DC}}}language"
+_ITUNES_AUTHOR = f"{{{_ITUNES}}}author"
+_AUTHORS = {_AUTHOR, _CREATOR, _ITUNES_AUTHOR}  # all feedparser's `author`; the last one stands
+_FIELDS = {_TITLE, _LINK, _DESCRIPTION, _GUID, _PUBDATE, _ENCODED, _DCDATE, _MODIFIED, *_AUTHORS}
 # Item children feedparser stores only under keys newsbrief never reads (tags, enclosures, media lists).
 _IGNORED_ITEM = {"category", "comments", "enclosure", f"{{{_MEDIA}}}content", f"{{{_MEDIA}}}thumbnail",
                  f"{{{_MEDIA}}}keywords", f"{{{_MEDIA}}}category", f"{{{_ITUNES}}}duration",
                  f"{{{_ITUNES}}}explicit", f"{{{_ITUNES}}}image", f"{{{_ITUNES}}}keywords",
-                 f"{{{_ITUNES}}}episode", f"{{{_ITUNES}}}episodeType", f"{{{_FEEDBURNER}}}origLink"}
+                 f"{{{_ITUNES}}}episode", f"{{{_ITUNES}}}episodeType", f"{{{_ITUNES}}}title",
+                 f"{{{_ITUNES}}}subtitle", "subtitle", f"{{{_FEEDBURNER}}}origLink", f"{{{_MEDIA}}}group"}
+# A media:title after a non-empty title is dropped by feedparser's title_depth rule; before one it is the title.
+_MEDIA_TITLE = f"{{{_MEDIA}}}title"
+# What may sit inside those: media elements feedparser files under media_* keys (not media:title/description).
+_MEDIA_INSIDE = {f"{{{_MEDIA}}}{name}" for name in ("content", "thumbnail", "credit", "keywords", "category",
+                                                      "rating", "restriction", "license")}
 _IGNORED_CHANNEL = {"description", "lastBuildDate", "ttl", "image", "copyright", "pubDate", "generator", "category",
                     "managingEditor", "webMaster", "docs", "cloud", "skipHours", "skipDays", "textInput",
                     f"{{{_DC}}}date", f"{{{_DC}}}rights", f"{{{_ITUNES}}}category", f"{{{_ITUNES}}}author",
@@ -107,8 +116,9 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
         tag = child.tag
         if tag == "item":
             entries.append(_item(child, base))
-        elif tag in ("title", "link", "language"):
-            if tag in feed or child.attrib or len(child):
+        elif tag in ("title", "link", "language", _DCLANGUAGE):
+            tag = "language" if tag == _DCLANGUAGE else tag  # one feedparser handler: the last one stands
+            if (tag in feed and tag != "language") or child.attrib or len(child):
                 return None
             value = _value(child.text, tag, base)
             if tag == "link":
@@ -137,20 +147,21 @@ def _item(item: ET.Element, base: str) -> dict:
     for child in item:
         tag = child.tag
         if tag in _FIELDS:
-            if tag in seen or len(child) or (child.attrib and (tag != _GUID or set(child.attrib) != {"isPermaLink"})):
+            if (tag in seen and tag not in _AUTHORS) or len(child) or (child.attrib and (tag != _GUID or set(child.attrib) != {"isPermaLink"})):
                 raise Fallback
             seen.add(tag)
             _field(entry, tag, child, base)
         elif tag == f"{{{_ATOM}}}link":
             if child.get("rel", "alternate").lower() == "alternate" or "href" not in child.attrib:
                 raise Fallback
-        elif tag in _IGNORED_ITEM:
-            if len(child):
+        elif tag in _IGNORED_ITEM or tag == _MEDIA_TITLE:
+            inside = [e for e in child.iter() if e is not child]
+            titles = [e for e in (child, *inside) if e.tag == _MEDIA_TITLE]
+            if any(e.tag not in _MEDIA_INSIDE and e.tag != _MEDIA_TITLE for e in inside) or (
+                    titles and not entry.get("title")):
                 raise Fallback
         elif not _inert(child):
             raise Fallback
-    if _AUTHOR in seen and _CREATOR in seen:
-        raise Fallback
     return entry
 
 
@@ -174,7 +185,7 @@ def _field(entry: dict, tag: str, child: ET.Element, base: str) -> None:
         value = _value(text, "content", base, "text/html")
         entry["content"] = [{"type": "text/html", "language": None, "base": base, "value": value}]
         entry.setdefault("summary", value)
-    elif tag in (_AUTHOR, _CREATOR):
+    elif tag in _AUTHORS:
         entry["author"] = _value(text, "author", base)
     elif tag == _PUBDATE:
         entry["published_parsed"] = _parse_date(_value(text, "published", base))
