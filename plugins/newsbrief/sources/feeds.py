@@ -5,6 +5,8 @@ but only after `check_xml_safety` has refused entity tricks: external entities (
 could read files or reach the network) and entity expansion beyond a small budget (billion laughs,
 quadratic blow-up). Simple internal entities, which a few real feeds use, still pass. feedparser is
 handed a byte stream, never a string: a string starting with 'http' would make it fetch by itself.
+Plain RSS 2.0 is read by `fastfeed` first (the same entries at a fraction of feedparser's CPU); it
+hands anything unusual back, and the safety check runs before either.
 
 feedparser's URI resolution is memoised here (`cache_uri_resolution`, applied on import): it re-resolves
 the current xml:base against itself at every start tag, the same few (base, uri) pairs thousands of
