@@ -112,6 +112,9 @@ def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
                                         "S</itunes:summary></item>")), RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<x:title xmlns:x="urn:other">T</x:title><dc:title xmlns:dc="urn:not-dc">'
                                         "D</dc:title></item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", '<title xmlns="urn:other">Unprefixed</title></item>')), RSS_HEADERS),
+    (_rss(PLAIN_ITEM.replace("</item>", '<u:title xmlns:u="http://backend.userland.com/rss2">U</u:title></item>')),
+     RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("<description>", '<description type="text/plain">')), RSS_HEADERS),
     (b'<?xml version="1.0" encoding="UTF-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
      b'xmlns="http://purl.org/rss/1.0/"><channel><title>T</title></channel><item><title>A</title>'
@@ -119,7 +122,8 @@ def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
     (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
      b'<entry><title>A</title><link href="https://news.example.com/a"/></entry></feed>', RSS_HEADERS),
 ], ids=["latin-1 declared", "http charset", "served as html", "bom", "rss 0.91", "xml:base", "xml:lang", "dtd",
-        "two titles", "media:title first", "itunes:summary", "dc prefix on another namespace", "typed description",
+        "two titles", "media:title first", "itunes:summary", "dc prefix on another namespace",
+        "unprefixed namespace", "userland namespace", "typed description",
         "rss 1.0", "atom"])
 def test_unusual_documents_go_to_feedparser(body, headers):
     assert not _accepts(body, headers)

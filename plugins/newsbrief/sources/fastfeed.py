@@ -68,6 +68,7 @@ _IGNORED_CHANNEL = {"description", "lastBuildDate", "ttl", "image", "copyright",
                     f"{{{_MEDIA}}}thumbnail", f"{{{_FEEDBURNER}}}info"}
 _KNOWN_NS = {_CONTENT, _DC, _DCTERMS, _MEDIA, _ITUNES, _ATOM, _FEEDBURNER}
 _Mixin = mixin._FeedParserMixin
+_NAMESPACES = {uri.lower(): prefix for uri, prefix in _Mixin.namespaces.items()}
 _HANDLED_PREFIXES = {name.split("_")[2] for name in dir(mixin._FeedParserMixin)
                      if name.startswith(("_start_", "_end_")) and name.count("_") >= 3}
 
@@ -100,7 +101,7 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
     prefixes: dict[str, str] = {}
     events = ET.iterparse(io.BytesIO(body), events=("start-ns",))
     for _, (prefix, uri) in events:
-        if prefixes.setdefault(uri, prefix) != prefix or (uri not in _KNOWN_NS and prefix in _HANDLED_PREFIXES):
+        if prefixes.setdefault(uri, prefix) != prefix or (uri not in _KNOWN_NS and not _inert_prefix(prefix, uri)):
             return None
     root = events.root
     if root.tag != "rss" or dict(root.attrib) != {"version": "2.0"}:
@@ -132,6 +133,18 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
     if not entries or sum(1 for _ in channel.iter("item")) != len(entries):
         return None
     return feed, entries
+
+
+def _inert_prefix(prefix: str, uri: str) -> bool:
+    """Whether feedparser files the elements of an unknown namespace under a prefix it has no handlers for.
+
+    It matches namespaces case-insensitively (any backend.userland.com/rss* as RSS itself) and names
+    elements of an unprefixed one without a prefix, so they would be RSS's own title, link..."""
+    lowered = uri.lower()
+    if "backend.userland.com/rss" in lowered:
+        return False
+    mapped = _NAMESPACES.get(lowered, prefix)
+    return bool(mapped) and mapped not in _HANDLED_PREFIXES
 
 
 def _inert(element: ET.Element) -> bool:
