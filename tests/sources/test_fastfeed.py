@@ -96,6 +96,15 @@ def test_script_in_a_description_is_dropped_as_feedparser_drops_it():
     assert "alert" not in fast.entries[0].summary and "steal" not in fast.entries[0].summary
 
 
+@pytest.mark.parametrize("title", ["Tom &amp; Jerry &lt;3", "Ben &amp;amp; Co", "&lt;b&gt;Bold&lt;/b&gt; news",
+                                   "Caf\u00c3\u00a9 \u0093quoted\u0094", "A &lt;script&gt;x&lt;/script&gt; title"])
+def test_titles_with_markup_or_odd_characters_read_as_feedparser_reads_them(title):
+    item = PLAIN_ITEM.replace("Port strike ends", title)
+    body = _rss(item, channel=f"<title>{title}</title><link>https://news.example.com/</link>")
+    assert _accepts(body, RSS_HEADERS)
+    assert parse_feed(body, url=URL, headers=RSS_HEADERS) == parse_feed(body, url=URL, headers=RSS_HEADERS, fast=False)
+
+
 @pytest.mark.parametrize(("body", "headers"), [
     (_rss(PLAIN_ITEM, decl='<?xml version="1.0" encoding="ISO-8859-1"?>'), RSS_HEADERS),
     (_rss(PLAIN_ITEM), {"Content-Type": "application/rss+xml; charset=iso-8859-1"}),

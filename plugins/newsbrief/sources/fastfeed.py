@@ -121,7 +121,7 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
             tag = "language" if tag == _DCLANGUAGE else tag  # one feedparser handler: the last one stands
             if (tag in feed and tag != "language") or child.attrib or len(child):
                 return None
-            value = _value(child.text, tag, base)
+            value = _value(child.text, tag, base, "text/plain" if tag == "title" else None)
             if tag == "link":
                 value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
             feed[tag] = value
