@@ -77,15 +77,17 @@ class Fallback(Exception):
     """The document is not one this path reproduces exactly."""
 
 
-def parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[dict]] | None:
-    """(feed, entries) as the dict values feedparser would give for the keys parse_feed reads, or None."""
+def parse(body: bytes, headers: dict[str, str]) -> tuple[dict, list[dict]] | None:
+    """(feed, entries) as the dict values feedparser would give for the keys parse_feed reads, or None.
+
+    `headers` are the lower-cased response headers parse_feed hands feedparser (content-location set)."""
     try:
-        return _parse(body, url, headers)
+        return _parse(body, headers)
     except (Fallback, ET.ParseError, UnicodeDecodeError, ValueError):
         return None
 
 
-def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[dict]] | None:
+def _parse(body: bytes, headers: dict[str, str]) -> tuple[dict, list[dict]] | None:
     ctype, _, params = headers.get("content-type", "").partition(";")
     if ctype.strip().lower() not in _XML_TYPES or params.strip() or headers.get("content-language"):
         return None
@@ -110,7 +112,8 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> tuple[dict, list[d
     if len(channels) != 1 or channels[0].tag != "channel" or channels[0].attrib:
         return None
     channel = channels[0]
-    base = urls.make_safe_absolute_uri("", url) or urls.make_safe_absolute_uri(url) or ""
+    location = headers.get("content-location", "")  # what feedparser resolves against, as its api.parse does
+    base = urls.make_safe_absolute_uri("", location) or urls.make_safe_absolute_uri(location) or ""
     feed: dict = {}
     entries: list[dict] = []
     for child in channel:

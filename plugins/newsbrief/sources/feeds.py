@@ -271,7 +271,7 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
     response_headers.setdefault("content-type", "application/xml")
-    quick = fastfeed.parse(body, url, response_headers) if fast else None
+    quick = fastfeed.parse(body, response_headers) if fast else None
     if quick is not None:
         with contextlib.suppress(_NoEntries):  # feedparser then words the reason
             return _parsed(url, *quick, None, language, max_entries)
