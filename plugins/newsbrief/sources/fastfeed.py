@@ -83,7 +83,7 @@ def parse(body: bytes, headers: dict[str, str]) -> tuple[dict, list[dict]] | Non
     `headers` are the lower-cased response headers parse_feed hands feedparser (content-location set)."""
     try:
         return _parse(body, headers)
-    except (Fallback, ET.ParseError, UnicodeDecodeError, ValueError):
+    except Exception:  # noqa: BLE001 - anything this path did not foresee is feedparser's to handle
         return None
 
 
