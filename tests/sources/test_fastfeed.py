@@ -130,6 +130,8 @@ def test_titles_with_markup_or_odd_characters_read_as_feedparser_reads_them(titl
      RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<itunes:summary xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
                                         "S</itunes:summary></item>")), RSS_HEADERS),
+    (_rss(PLAIN_ITEM, channel='<title>T</title><itunes:summary xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+                              "S</itunes:summary>"), RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<x:title xmlns:x="urn:other">T</x:title><dc:title xmlns:dc="urn:not-dc">'
                                         "D</dc:title></item>")), RSS_HEADERS),
     (_rss(PLAIN_ITEM.replace("</item>", '<title xmlns="urn:other">Unprefixed</title></item>')), RSS_HEADERS),
@@ -142,7 +144,7 @@ def test_titles_with_markup_or_odd_characters_read_as_feedparser_reads_them(titl
     (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
      b'<entry><title>A</title><link href="https://news.example.com/a"/></entry></feed>', RSS_HEADERS),
 ], ids=["latin-1 declared", "http charset", "served as html", "bom", "rss 0.91", "xml:base", "xml:lang", "dtd",
-        "two titles", "media:title first", "itunes:summary", "dc prefix on another namespace",
+        "two titles", "media:title first", "itunes:summary", "channel itunes:summary", "dc prefix on another namespace",
         "unprefixed namespace", "userland namespace", "typed description",
         "rss 1.0", "atom"])
 def test_unusual_documents_go_to_feedparser(body, headers):

@@ -62,7 +62,7 @@ _MEDIA_INSIDE = {f"{{{_MEDIA}}}{name}" for name in ("content", "thumbnail", "cre
 _IGNORED_CHANNEL = {"description", "lastBuildDate", "ttl", "image", "copyright", "pubDate", "generator", "category",
                     "managingEditor", "webMaster", "docs", "cloud", "skipHours", "skipDays", "textInput",
                     f"{{{_DC}}}date", f"{{{_DC}}}rights", f"{{{_ITUNES}}}category", f"{{{_ITUNES}}}author",
-                    f"{{{_ITUNES}}}subtitle", f"{{{_ITUNES}}}summary", f"{{{_ITUNES}}}explicit",
+                    f"{{{_ITUNES}}}subtitle", f"{{{_ITUNES}}}explicit",
                     f"{{{_ITUNES}}}owner", f"{{{_ITUNES}}}image", f"{{{_ITUNES}}}type", f"{{{_ITUNES}}}keywords",
                     f"{{{_ITUNES}}}block", f"{{{_MEDIA}}}category", f"{{{_MEDIA}}}copyright",
                     f"{{{_MEDIA}}}thumbnail", f"{{{_FEEDBURNER}}}info"}
