@@ -5,6 +5,8 @@ but only after `check_xml_safety` has refused entity tricks: external entities (
 could read files or reach the network) and entity expansion beyond a small budget (billion laughs,
 quadratic blow-up). Simple internal entities, which a few real feeds use, still pass. feedparser is
 handed a byte stream, never a string: a string starting with 'http' would make it fetch by itself.
+Plain RSS 2.0 is read by `fastfeed` first (the same entries at a fraction of feedparser's CPU); it
+hands anything unusual back, and the safety check runs before either.
 
 feedparser's URI resolution is memoised here (`cache_uri_resolution`, applied on import): it re-resolves
 the current xml:base against itself at every start tag, the same few (base, uri) pairs thousands of
@@ -16,6 +18,7 @@ checks that over the shared feeds and feedparser's corpus.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import io
 import re
@@ -27,6 +30,7 @@ import feedparser
 
 from newsbrief.config.yamlconf import Checker, load_yaml
 from newsbrief.errors import InputError
+from newsbrief.sources import fastfeed
 from newsbrief.sources.extract import feed_content_text, html_to_text, repeated_blocks
 from newsbrief.sources.urls import canonical_url
 
@@ -258,12 +262,19 @@ def _sniff_text(body: bytes) -> str:
 
 
 def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
-               language: str | None = None, max_entries: int = DEFAULT_MAX_ENTRIES) -> ParsedFeed:
-    """Entries of a feed document; raises InputError (with the reason) when it yields none."""
+               language: str | None = None, max_entries: int = DEFAULT_MAX_ENTRIES, fast: bool = True) -> ParsedFeed:
+    """Entries of a feed document; raises InputError (with the reason) when it yields none.
+
+    Plain RSS 2.0 goes through `fastfeed` (the same entries, several times less CPU) unless `fast` is off;
+    everything else, and anything fastfeed is unsure of, through feedparser."""
     check_xml_safety(body, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
     response_headers.setdefault("content-type", "application/xml")
+    quick = fastfeed.parse(body, response_headers) if fast else None
+    if quick is not None:
+        with contextlib.suppress(_NoEntries):  # feedparser then words the reason
+            return _parsed(url, *quick, None, language, max_entries)
     try:
         # Relative URIs inside entry HTML are not resolved: only text is kept from that HTML, so the rewrite
         # (a second pass over every HTML value, ~12% of feedparser's time) changes no entry; entry links are
@@ -276,19 +287,31 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None,
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         bozo = f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed"
-    feed_language = language or _clean_language(parsed.feed.get("language"))
-    base = parsed.feed.get("link") if isinstance(parsed.feed.get("link"), str) else None
-    contents = [_contents(raw) for raw in parsed.entries]
+    try:
+        return _parsed(url, parsed.feed, parsed.entries, bozo, language, max_entries)
+    except _NoEntries:
+        raise InputError(url, _empty_reason(body, parsed, bozo),
+                         "check that the URL serves an RSS or Atom feed with items") from None
+
+
+class _NoEntries(Exception):
+    pass
+
+
+def _parsed(url: str, feed, raw_entries, bozo: str | None, language: str | None, max_entries: int) -> ParsedFeed:
+    """newsbrief's entries from feedparser-shaped feed and entry values (feedparser's or fastfeed's)."""
+    feed_language = language or _clean_language(feed.get("language"))
+    base = feed.get("link") if isinstance(feed.get("link"), str) else None
+    contents = [_contents(raw) for raw in raw_entries]
     chrome = repeated_blocks([text for per_entry in contents for _, text in per_entry[:1]])
     entries = []
-    for raw, per_entry in zip(parsed.entries, contents, strict=True):
+    for raw, per_entry in zip(raw_entries, contents, strict=True):
         entry = _entry(raw, url, base, feed_language, language, per_entry, chrome)
         if entry is not None:
             entries.append(entry)
     if not entries:
-        raise InputError(url, _empty_reason(body, parsed, bozo),
-                         "check that the URL serves an RSS or Atom feed with items")
-    return ParsedFeed(title=parsed.feed.get("title"), entries=entries[:max_entries], bozo=bozo,
+        raise _NoEntries
+    return ParsedFeed(title=feed.get("title"), entries=entries[:max_entries], bozo=bozo,
                       total_entries=len(entries))
 
 
