@@ -1,7 +1,7 @@
 """Topic-tag quality and speed: newsbrief's tagger against hand labels of real articles.
 
-Usage (from the repo root):  .venv/bin/python bench/tags.py [--errors] [--reuters-errors] [--no-speed] [--no-reuters] [--fit]
-                             [--development] [--speed-only]
+Usage (from the repo root):  .venv/bin/python bench/tags.py [--holdout] [--errors] [--reuters-errors] [--no-speed]
+                             [--no-reuters] [--fit] [--speed-only]
 
 Labels: bench/data/tag-labels.jsonl (rules in bench/data/LABELLING.md) holds references into
 ../shared/data and a label set per article; the text is read from the shared data at run time,
@@ -18,9 +18,9 @@ articles (a second, independent labelling; --no-reuters skips it), in all and on
 of the article id: `analysis`, whose errors --reuters-errors lists, and `check`, only ever scored in totals;
 sport recall and world-news/trade tags on the BBC sport, tech and entertainment stories, and speed on 3 kB articles.
 --fit prints per-topic min_probability cuts fitted on the development articles (bootstrap: the best, the plateau
-near it and its middle) and stops. --development scores the development articles alone and writes
-nothing, so rules can be reworked without seeing the holdout totals each run (it still scores Reuters TRAIN and
-the BBC checks, which are not the holdout).
+near it and its middle) and stops. Without --holdout only the development articles are scored and nothing is
+written, so rules can be reworked without seeing the holdout totals by accident (Reuters TRAIN and the BBC checks,
+which are not the holdout, still run); --holdout (`make bench-tags`) adds the holdout and writes the results file.
 
 A reference is `<path under shared/data>` for a plain article file, `<jsonl path>#newid=<n>` for
 Reuters-21578, `<feed path>#<entry id or link>` for a feed entry and `<ground-truth.json>#<page id>`
@@ -348,13 +348,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip scoring the tariffs tag against Reuters-21578's `trade` topic (all 14,668 TRAIN articles)")
     parser.add_argument("--reuters-errors", action="store_true",
                         help="list the wrong tariffs decisions on the analysis half of Reuters TRAIN (never the check half)")
+    parser.add_argument("--holdout", action="store_true",
+                        help="also score the holdout and write bench/results/tags.json (the full run, `make bench-tags`); "
+                             "without it only the development articles are scored and nothing is written")
     parser.add_argument("--development", action="store_true",
-                        help="score the development articles only (no holdout totals, no results file): for rule work")
+                        help="the default (kept for old command lines): development articles only, no results file")
     parser.add_argument("--fit", action="store_true",
                         help="print per-topic min_probability cuts fitted on the development articles (bootstrap) and stop")
     parser.add_argument("--speed-only", action="store_true",
                         help="print the speed on 3 kB articles (issue 14) and stop: no labels, no results file")
     args = parser.parse_args(argv)
+    args.development = not args.holdout
 
     taxonomy = load_taxonomy()
     if args.speed_only:
