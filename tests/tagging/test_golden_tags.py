@@ -17,43 +17,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
-REUTERS = SHARED / "tagging" / "reuters21578-train" / "articles.jsonl"
-FEEDS = SHARED / "feeds"
-BBC = SHARED / "bbc-summary-100" / "article"
+from tests.real_sample import BBC, FEEDS, REUTERS, feed_items, need_shared, reuters_bodies
+
 GOLDEN = Path(__file__).with_name("golden_tags.json")
 REUTERS_ARTICLES, FEED_ITEMS, BBC_PER_SECTION = 150, 100, 10
 
 
 def sample() -> list[tuple[str, str, str]]:
     """(key, title, text) of the sample in a fixed order; skips if ../shared is absent."""
-    missing = [p for p in (REUTERS, FEEDS, BBC) if not p.exists()]
-    if missing:
-        pytest.skip(f"shared data not found: {', '.join(str(p.resolve()) for p in missing)} (place ../shared "
-                    "beside the repo)")
-    import feedparser
-
-    from newsbrief.sources.extract import html_to_text
-
-    rows: list[tuple[str, str, str]] = []
-    with REUTERS.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["body"].strip():
-                rows.append((f"reuters-{row['newid']}", row.get("title") or "", row["body"]))
-                if len(rows) == REUTERS_ARTICLES:
-                    break
-    seen: set[str] = set()
-    for path in sorted(p for p in FEEDS.rglob("*") if p.is_file()):
-        for entry in feedparser.parse(path.read_bytes()).entries:
-            values = [c.get("value", "") for c in entry.get("content", []) or []] + [entry.get("summary", "") or ""]
-            text = html_to_text(max(values, key=len))
-            if len(text) < 800 or text in seen or len(seen) == FEED_ITEMS:
-                continue
-            seen.add(text)
-            rows.append((f"feed-{len(seen)}", html_to_text(entry.get("title", "") or ""), text))
-    for section in sorted(p for p in BBC.iterdir() if p.is_dir()):
+    need_shared(REUTERS, FEEDS, BBC / "article")
+    rows = [(f"reuters-{row['newid']}", row.get("title") or "", row["body"])
+            for row in reuters_bodies(REUTERS_ARTICLES)]
+    rows += [(f"feed-{n}", title, text) for n, (_, title, text) in enumerate(feed_items(FEED_ITEMS), 1)]
+    for section in sorted(p for p in (BBC / "article").iterdir() if p.is_dir()):
         for path in sorted(section.glob("*.txt"))[:BBC_PER_SECTION]:
             lines = path.read_text(encoding="utf-8").split("\n")
             rows.append((f"bbc-{section.name}-{path.stem}", lines[0].strip(), "\n".join(lines[1:])))

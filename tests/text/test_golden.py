@@ -4,7 +4,7 @@ A real sample (Reuters-21578 TRAIN bodies, the shared feeds' full-text items, th
 through `summarize_articles` with template learning, in several batches; the sha256 of each stored summary
 and of each source's learned template keys is compared with `golden_summaries.json`, made by the code
 before the speed work (research-only data: only hashes are in the repo). Regenerate deliberately with
-`PYTHONPATH=plugins .venv/bin/python tests/text/test_golden.py --write` when a summary change is intended.
+`PYTHONPATH=plugins .venv/bin/python -m tests.text.test_golden --write` when a summary change is intended.
 """
 
 from __future__ import annotations
@@ -14,47 +14,21 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
+from tests.real_sample import BBC, FEEDS, REUTERS, feed_items, need_shared, reuters_bodies
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
-REUTERS = SHARED / "tagging" / "reuters21578-train" / "articles.jsonl"
-FEEDS = SHARED / "feeds"
-BBC = SHARED / "bbc-summary-100"
 GOLDEN = Path(__file__).with_name("golden_summaries.json")
 REUTERS_ARTICLES, FEED_ITEMS, BBC_ARTICLES, BATCH = 150, 100, 50, 64
 
 
 def sample() -> list[dict]:
     """(key, title, text, source fields) of the sample, in a fixed order; skips if ../shared is absent."""
-    missing = [p for p in (REUTERS, FEEDS, BBC / "article") if not p.exists()]
-    if missing:
-        pytest.skip(f"shared data not found: {', '.join(str(p.resolve()) for p in missing)} (place ../shared "
-                    "beside the repo)")
-    import feedparser
-
-    from newsbrief.sources.extract import html_to_text
-
-    rows: list[dict] = []
-    with REUTERS.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["body"].strip():
-                rows.append({"key": f"reuters-{row['newid']}", "title": row.get("title") or "", "text": row["body"],
-                             "origin": f"https://wire.invalid/feed{len(rows) % 4}.xml", "kind": "feed"})
-                if len(rows) == REUTERS_ARTICLES:
-                    break
-    seen: set[str] = set()
-    for path in sorted(p for p in FEEDS.rglob("*") if p.is_file()):
-        for entry in feedparser.parse(path.read_bytes()).entries:
-            values = [c.get("value", "") for c in entry.get("content", []) or []] + [entry.get("summary", "") or ""]
-            text = html_to_text(max(values, key=len))
-            if len(text) < 800 or text in seen or len(seen) == FEED_ITEMS:
-                continue
-            seen.add(text)
-            rows.append({"key": f"feed-{len(seen)}", "title": html_to_text(entry.get("title", "") or ""),
-                         "text": text, "origin": "https://feeds.invalid/" + path.relative_to(FEEDS).as_posix(),
-                         "kind": "feed"})
+    need_shared(REUTERS, FEEDS, BBC / "article")
+    rows = [{"key": f"reuters-{row['newid']}", "title": row.get("title") or "", "text": row["body"],
+             "origin": f"https://wire.invalid/feed{k % 4}.xml", "kind": "feed"}
+            for k, row in enumerate(reuters_bodies(REUTERS_ARTICLES))]
+    rows += [{"key": f"feed-{n}", "title": title, "text": text, "kind": "feed",
+              "origin": "https://feeds.invalid/" + path.relative_to(FEEDS).as_posix()}
+             for n, (path, title, text) in enumerate(feed_items(FEED_ITEMS), 1)]
     for path in sorted((BBC / "article").glob("*/*.txt"))[:BBC_ARTICLES]:
         lines = path.read_text(encoding="utf-8").split("\n")
         rows.append({"key": f"bbc-{path.parent.name}-{path.stem}", "title": lines[0].strip(),
