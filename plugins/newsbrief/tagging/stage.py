@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from newsbrief.store import Article, Store, Tag
 from newsbrief.store.inserts import insert_new
-from newsbrief.text.stage import BATCH, batches
+from newsbrief.text.stage import BATCH, batches, load_rows
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,8 @@ def tag_articles(store: Store, article_ids: list[int], taxonomy, *, batch: int =
 
     for ids in batches(article_ids, batch):
         with store.session() as s:
-            by_id = {row.id: row for row in s.execute(select(Article.id, Article.title, Article.text)
-                                                      .where(Article.id.in_(ids)))}
-            missing = [i for i in ids if i not in by_id]
-            if missing:
-                log.warning("articles %s are no longer in the store: skipped", ", ".join(map(str, missing)))
             rows = []
-            for article in (by_id[i] for i in ids if i in by_id):
+            for article in load_rows(s, ids, Article.id, Article.title, Article.text):
                 hits = tag_article(article.title, article.text, taxonomy)
                 rows.extend({"article_id": article.id, "tag": h.tag, "label": h.label, "score": float(h.score),
                              "evidence": list(h.evidence)} for h in hits)

@@ -13,7 +13,6 @@ import logging
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import load_only
 
 from newsbrief.store import Article, Store, Summary, TemplateLine
 from newsbrief.store.inserts import insert_new
@@ -32,12 +31,14 @@ def batches(ids: list[int], size: int = BATCH):
         yield unique[start:start + size]
 
 
-def load_articles(session, ids: list[int]) -> list[Article]:
-    """The articles of these ids in the order given (one query); an id no longer stored is logged and skipped."""
-    rows = session.execute(select(Article).options(load_only(Article.id, Article.title, Article.text, Article.origin,
-                                                             Article.source_kind, Article.url, Article.source))
-                           .where(Article.id.in_(ids))).scalars()
-    by_id = {a.id: a for a in rows}
+def load_rows(session, ids: list[int], *columns) -> list:
+    """Plain rows of these article columns (`Article.id` among them) for these ids, in the order given, in one
+    query (no ORM objects); an id no longer stored is logged and skipped."""
+    return in_order(ids, {row.id: row for row in session.execute(select(*columns).where(Article.id.in_(ids)))})
+
+
+def in_order(ids: list[int], by_id: dict) -> list:
+    """`by_id`'s rows in the order of `ids`; the ids it lacks (articles deleted since) are logged and skipped."""
     missing = [i for i in ids if i not in by_id]
     if missing:
         log.warning("articles %s are no longer in the store: skipped", ", ".join(map(str, missing)))
@@ -155,10 +156,7 @@ def _summary_inputs(session, ids: list[int], parsed: dict[int, Body]) -> list:
     if again:
         by_id.update((row.id, row) for row in session.execute(
             select(*_SOURCE_COLUMNS, Article.title, Article.text).where(Article.id.in_(again))))
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        log.warning("articles %s are no longer in the store: skipped", ", ".join(map(str, missing)))
-    return [by_id[i] for i in ids if i in by_id]
+    return in_order(ids, by_id)
 
 
 def _summary_text(article, body: Body, algorithm: str, sentences: int, templates: frozenset[str]) -> list[str]:
