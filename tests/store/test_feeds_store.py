@@ -100,6 +100,29 @@ def test_articles_are_stored_once_by_url_variant_or_content(store):
         assert fs.known_urls(s, ["https://www.city.example/a", "https://other.example/"]) == {"https://www.city.example/a"}
 
 
+def test_better_copies_of_one_run_replace_stored_rows_and_a_colliding_one_is_dropped(store):
+    """A batch's replacements are written together; one that would take a third row's URL is dropped alone."""
+    with store.session() as s:
+        rows = fs.insert_articles(s, [(feed_article(url=f"https://r.example/{n}", content_hash=f"h{n}",
+                                                    run_key="r1", text="Short.", extraction="full"),
+                                       [f"https://r.example/{n}"])
+                                      for n in "abc"])
+        ids = [a.id for a, created in rows if created]
+    longer = "A longer text of the same story, with the details the first copy left out."
+    with store.session() as s:
+        got = fs.insert_articles(s, [
+            (feed_article(url="https://r.example/a", content_hash="h-a2", run_key="r1", text=longer,
+                          extraction="full"), ["https://r.example/a"]),
+            (feed_article(url="https://r.example/c", content_hash="hb", run_key="r1", text=longer,
+                          extraction="full"), ["https://r.example/c"]),
+        ])
+        assert [(a.id, created) for a, created in got] == [(ids[0], False), (ids[1], False)]
+    with store.session() as s:
+        stored = {a.url: (a.id, a.content_hash, a.text) for a in s.scalars(select(Article))}
+    assert stored == {"https://r.example/a": (ids[0], "h-a2", longer), "https://r.example/b": (ids[1], "hb", "Short."),
+                      "https://r.example/c": (ids[2], "hc", "Short.")}
+
+
 def test_two_writers_racing_on_one_article_store_it_once(store):
     barrier = threading.Barrier(2)
     results = []

@@ -276,14 +276,27 @@ def _store_feeds(store: Store, states: dict, ready: list[tuple[FeedConfig, _Coll
     with store.session() as s:
         # One query loads the feed rows; the session's identity map (weak: hence the name) serves each feed's get.
         loaded = s.execute(select(Feed).where(Feed.id.in_([states[cfg.url].id for cfg, _ in ready]))).scalars().all()
+        items: list[tuple[Article, list[str]]] = []
+        owners: list[FeedOutcome] = []
         for cfg, collected in ready:
-            _store_feed(s, cfg, states[cfg.url].id, collected, run_key, now, report)
+            new = _store_feed(s, cfg, states[cfg.url].id, collected, run_key, now)
+            items.extend(new)
+            owners.extend([collected.outcome] * len(new))
+        # One insert for the batch's feeds, in feed order: the same ids and kept copies as one call per feed.
+        for outcome, (stored, created) in zip(owners, feed_store.insert_articles(s, items) if items else (),
+                                              strict=True):
+            if created:
+                outcome.new += 1
+                report.new_article_ids.append(stored.id)
+            else:
+                outcome.duplicates += 1
         del loaded
     report.outcomes.extend(collected.outcome for _, collected in ready)
 
 
 def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key: str,
-                now: datetime, report: IngestReport) -> None:
+                now: datetime) -> list[tuple[Article, list[str]]]:
+    """Record one feed's fetch (state, problem); return its new articles with their URL keys, to insert."""
     outcome = collected.outcome
     if outcome.status == "failed":
         next_at = feed_store.record_fetch_failure(
@@ -294,7 +307,7 @@ def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key
         add_problem(s, run_key, STAGE, f"{cfg.name} <{cfg.url}>",
                     f"{outcome.reason}{unchanged}; next attempt after {next_at:%Y-%m-%d %H:%M} UTC")
         log.warning("feed %s (%s) failed: %s", cfg.name, cfg.url, outcome.reason)
-        return
+        return []
     note = f"ill-formed but used: {outcome.bozo}" if outcome.bozo else None
     feed_store.record_fetch_success(s, feed_id, now, status=outcome.status, etag=collected.etag,
                                     last_modified=collected.last_modified, note=note)
@@ -311,12 +324,7 @@ def _store_feed(s, cfg: FeedConfig, feed_id: int, collected: _Collected, run_key
             topics_hint=list(cfg.topics), run_key=run_key,
         )
         items.append((article, match_keys(entry.url)))
-    for stored, created in feed_store.insert_articles(s, items) if items else ():
-        if created:
-            outcome.new += 1
-            report.new_article_ids.append(stored.id)
-        else:
-            outcome.duplicates += 1
+    return items
 
 
 def plan_batches(urls: Sequence[str], *, per_batch: int = 50, max_batches: int = 8) -> list[list[str]]:

@@ -144,17 +144,18 @@ def copy_rank(article: Article) -> tuple:
             article.origin or "", article.content_hash)
 
 
-def _keep_better(session: Session, stored: Article, copy: Article) -> None:
+def _keep_better(session: Session, stored: Article, copy: Article, *, flush: bool = True) -> bool:
     """Put `copy`'s content into the stored row when it ranks first and comes from the same run; the row keeps
     its id and ingestion time. A copy that would collide with a third row (its URL or hash stored elsewhere)
-    is dropped instead."""
+    is dropped instead. `flush=False` leaves a stored row's change to the caller's flush (`insert_articles`
+    flushes a batch's replacements together). Returns whether the copy was put in."""
     if stored is copy or stored.run_key is None or stored.run_key != copy.run_key \
             or copy_rank(copy) >= copy_rank(stored):
-        return
-    if stored.id is None:
+        return False
+    if stored.id is None or not flush:
         for name in COPY_FIELDS:
             setattr(stored, name, getattr(copy, name))
-        return
+        return True
     try:
         with session.begin_nested():
             for name in COPY_FIELDS:
@@ -162,6 +163,8 @@ def _keep_better(session: Session, stored: Article, copy: Article) -> None:
             session.flush()
     except IntegrityError:
         session.refresh(stored)
+        return False
+    return True
 
 
 def find_duplicate(session: Session, url_keys: list[str], content_hash: str) -> Article | None:
@@ -191,9 +194,10 @@ def insert_article(session: Session, article: Article, url_keys: list[str]) -> t
 
 
 def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) -> list[tuple[Article, bool]]:
-    """Batch form of insert_article, in input order: two lookups and one flush for a whole feed; falls back to
-    one savepoint per article only when a concurrent writer won a race. Copies within the batch, and of rows
-    this run stored before, keep the copy that ranks first (`copy_rank`) in the first copy's row."""
+    """Batch form of insert_article, in input order: two lookups, one savepoint for the rows that take a better
+    copy and one insert for a whole batch of feeds; falls back to one savepoint per row only when a copy
+    collides with a third row or a concurrent writer won a race. Copies within the batch, and of rows this run
+    stored before, keep the copy that ranks first (`copy_rank`) in the first copy's row."""
     hashes = [a.content_hash for a, _ in items]
     keys = [k for _, ks in items for k in ks]
     by_hash: dict[str, Article] = {}
@@ -205,23 +209,20 @@ def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) ->
         if keys[start:start + 500]:
             by_url.update((a.url, a) for a in session.execute(
                 select(Article).where(Article.url.in_(keys[start:start + 500]))).scalars())
-    results: list[tuple[Article, bool] | None] = []
-    fresh: list[tuple[int, Article, list[str]]] = []
-    keys_of: dict[int, list[str]] = {}
-    for article, url_keys in items:
-        dup = by_hash.get(article.content_hash) or next((by_url[k] for k in url_keys if k in by_url), None)
-        if dup is not None:
-            if dup.id is None and copy_rank(article) < copy_rank(dup):
-                keys_of[id(dup)] = url_keys
-            _keep_better(session, dup, article)
-            by_hash.setdefault(dup.content_hash, dup)
-            by_url.update((k, dup) for k in url_keys if k not in by_url)
-            results.append((dup, False))
-            continue
-        by_hash[article.content_hash] = article
-        by_url.update((k, article) for k in url_keys)
-        results.append(None)
-        fresh.append((len(results) - 1, article, url_keys))
+    loaded = list({id(a): a for a in (*by_hash.values(), *by_url.values())}.values())
+    undo: list[tuple[Article, dict]] = []
+    try:
+        with session.begin_nested():
+            plan = _sort_out(session, items, dict(by_hash), dict(by_url), undo)
+            session.flush()
+    except IntegrityError:
+        for article, values in reversed(undo):
+            for name, value in values.items():
+                setattr(article, name, value)
+        for article in loaded:
+            session.refresh(article)
+        plan = _sort_out(session, items, by_hash, by_url, None)
+    results, fresh, keys_of = plan
     try:
         with session.begin_nested():
             _bulk_insert(session, [a for _, a, _ in fresh])
@@ -231,6 +232,34 @@ def insert_articles(session: Session, items: list[tuple[Article, list[str]]]) ->
         for i, article, url_keys in fresh:
             results[i] = insert_article(session, article, keys_of.get(id(article), url_keys))
     return results
+
+
+def _sort_out(session: Session, items: list[tuple[Article, list[str]]], by_hash: dict[str, Article],
+              by_url: dict[str, Article], undo: list[tuple[Article, dict]] | None):
+    """Match each item to a stored row or an earlier item, moving better copies in: (results with None for the
+    new ones, the new ones, the URL keys a new one took from a better copy). With `undo`, stored rows are
+    changed without a flush of their own (the caller flushes them together) and the new articles a copy
+    overwrote are logged there, so the caller can start over row by row."""
+    results: list[tuple[Article, bool] | None] = []
+    fresh: list[tuple[int, Article, list[str]]] = []
+    keys_of: dict[int, list[str]] = {}
+    for article, url_keys in items:
+        dup = by_hash.get(article.content_hash) or next((by_url[k] for k in url_keys if k in by_url), None)
+        if dup is not None:
+            if dup.id is None and copy_rank(article) < copy_rank(dup):
+                keys_of[id(dup)] = url_keys
+                if undo is not None:
+                    undo.append((dup, {name: getattr(dup, name) for name in COPY_FIELDS}))
+            _keep_better(session, dup, article, flush=undo is None)
+            by_hash.setdefault(dup.content_hash, dup)
+            by_url.update((k, dup) for k in url_keys if k not in by_url)
+            results.append((dup, False))
+            continue
+        by_hash[article.content_hash] = article
+        by_url.update((k, article) for k in url_keys)
+        results.append(None)
+        fresh.append((len(results) - 1, article, url_keys))
+    return results, fresh, keys_of
 
 
 def _bulk_insert(session: Session, articles: list[Article]) -> None:
