@@ -36,6 +36,22 @@ def test_each_story_once_under_its_strongest_followed_topic():
         ("ceasefire", [1]), ("tariffs", [2]), ("sport", [3])]
 
 
+def test_a_broad_topic_files_a_story_only_when_the_reader_follows_none_of_its_others():
+    topics = [*TOPICS, ("economy", "Economy")]
+    tags = {"tariffs": "Tariffs & trade", "economy": "Economy"}
+    story = DigestItem(article_id=1, title="US hits Canada with 50% tariffs", source="Wire", summary=["S."],
+                       tags=[ItemTag("economy", tags["economy"], 0.99), ItemTag("tariffs", tags["tariffs"], 0.9)])
+    earnings = DigestItem(article_id=2, title="Bank profits rise", source="Wire", summary=["S."],
+                          tags=[ItemTag("economy", tags["economy"], 0.95)])
+    everyone = select_items([story, earnings], Subscriber("e@example.org"), topics, frozenset({"economy"}))
+    assert [(g.tag, [i.article_id for i in g.items]) for g in everyone] == [("tariffs", [1]), ("economy", [2])]
+    markets = select_items([story, earnings], Subscriber("m@example.org", topics=("economy",)), topics,
+                           frozenset({"economy"}))
+    assert [(g.tag, [i.article_id for i in g.items]) for g in markets] == [("economy", [1, 2])]
+    by_score = select_items([story], Subscriber("e@example.org"), topics)
+    assert by_score[0].tag == "economy"
+
+
 def test_max_items_keeps_the_strongest_and_untagged_go_to_other():
     items = [item(i, f"Story {i}", [("tariffs", i / 10)]) for i in range(1, 6)] + [item(9, "Untagged", [])]
     groups = select_items(items, Subscriber("e@example.org", max_items=3), TOPICS)

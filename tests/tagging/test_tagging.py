@@ -302,6 +302,20 @@ def test_bad_regular_expression_is_refused_with_its_line(tmp_path):
     assert "not a valid regular expression" in error.message and "(unclosed" in error.message
 
 
+def test_broad_must_be_true_or_false(tmp_path):
+    path = write(tmp_path, """\
+        topics:
+          - id: economy
+            label: Economy
+            strong: [inflation]
+            broad: yes please
+    """)
+    error = refused(path)
+    assert error.line == 5 and "'broad' must be true or false" in error.message
+    shipped = load_taxonomy()
+    assert [t.id for t in shipped.topics if t.broad] == ["economy"]
+
+
 def test_missing_label_is_refused(tmp_path):
     path = write(tmp_path, """\
         topics:

@@ -111,6 +111,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
     them, never a second copy for one who has.
     """
     topic_order = [(t.id, t.label) for t in taxonomy.topics]
+    broad = frozenset(t.id for t in taxonomy.topics if t.broad)
     now = datetime.now(UTC)
     label = run_label or run_key.split("/", 1)[-1]
     digest_ids: list[int] = []
@@ -129,7 +130,7 @@ def build_digests(store: Store, settings: Settings, run_key: str, article_ids: l
             alerted = already_alerted(s, sub.email, article_ids, repeats=sub.digest_repeats_alerts)
             skip = _already_sent(s, sub.email, run_key, article_ids) | alerted
             items = _items(s, [a for a in article_ids if a not in skip], algorithm, sub.sentences or sentences)
-            groups = select_items(items, sub, topic_order)
+            groups = select_items(items, sub, topic_order, broad)
             if not groups:
                 log.info("no new stories on %s's topics (%s): no digest for them this run%s", sub.email,
                          ", ".join(sub.topics) or "all", " (stories sent before, or awaiting redelivery, are not repeated)")

@@ -69,10 +69,13 @@ class FailedInput:
 
 
 def select_items(items: list[DigestItem], subscriber: Subscriber,
-                 topic_order: list[tuple[str, str]]) -> list[TopicGroup]:
+                 topic_order: list[tuple[str, str]], broad: frozenset[str] = frozenset()) -> list[TopicGroup]:
     """The subscriber's stories grouped by topic in taxonomy order, at most `max_items` in all.
 
-    Each story goes under the strongest of its tags the subscriber follows, so nothing is listed twice.
+    Each story goes under the strongest of its tags the subscriber follows, so nothing is listed twice; a
+    `broad` topic (topics.yaml `broad: true`: economy, which trade policy and energy markets are part of)
+    only when it is the story's only one, so a tariffs story is read under Tariffs & trade even when its
+    economy score is higher.
     Within a topic, stories reported by more outlets come first, then stronger tags, then newer ones.
     When the cap bites, topics take turns, so one busy topic cannot crowd out the others.
     """
@@ -81,7 +84,7 @@ def select_items(items: list[DigestItem], subscriber: Subscriber,
     for item in items:
         matching = [t for t in item.tags if not wanted or t.tag in wanted]
         if matching:
-            best = max(matching, key=lambda t: t.score)
+            best = max(matching, key=lambda t: (t.tag not in broad, t.score))
             by_topic.setdefault(best.tag, []).append((best.score, item))
         elif not wanted:
             by_topic.setdefault(OTHER_TOPIC[0], []).append((0.0, item))

@@ -27,7 +27,7 @@ _DEFAULT_KEYS = {"threshold", "strong_weight", "keyword_weight", "title_weight",
 _TOPIC_KEYS = {"id", "label", "iptc", "description", "threshold", "strong_weight", "keyword_weight", "needs_lead",
                "strong", "keywords", "needs_context", "strong_needs_context", "context", "context_window",
                "patterns", "strong_patterns", "exclude", "exclude_patterns", "yields_to", "needs_states",
-               "examples", "min_probability"}
+               "examples", "min_probability", "broad"}
 _PHRASE_LISTS = ("strong", "keywords", "needs_context", "strong_needs_context", "context", "exclude", "needs_states")
 _PATTERN_LISTS = ("patterns", "strong_patterns", "exclude_patterns")
 
@@ -79,6 +79,7 @@ class Topic:
     yields_to: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     min_probability: float = 0.5
+    broad: bool = False
     line: int | None = field(default=None, compare=False)
 
 
@@ -327,6 +328,7 @@ def _topic(check: Checker, entries: LineList, i: int, scoring: Scoring, seen: di
         yields_to=tuple(check.strings(entry, "yields_to", where)),
         examples=tuple(" ".join(e.split()) for e in check.strings(entry, "examples", where)),
         min_probability=_probability(check, entry, where, scoring.min_probability),
+        broad=check.boolean(entry, "broad", where, default=False),
         line=entry.line,
     )
 
