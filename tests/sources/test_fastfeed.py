@@ -155,7 +155,12 @@ _TEXTS = ["Plain", "Tom &amp; Jerry", "&lt;p&gt;Para&lt;/p&gt;", "<![CDATA[<p>a<
           "", "Caf\u00c3\u00a9", "\u0093q\u0094", "a &amp;amp; b", "&lt;b&gt;x", "<![CDATA[<div onclick='z'>t</div>]]>",
           "x &#38; y", "&lt;iframe src='h'&gt;&lt;/iframe&gt;v", "relative/path", "/abs/path",
           "https://o.example.org/x?a=1&amp;b=2", "Tue, 01 Dec 2026 10:00:00 GMT", "2026-12-01T10:00:00Z", "garbage date",
-          "john@example.com (John)", "\u00e9t\u00e9", "<![CDATA[ ]]>", "a<!-- c -->b"]
+          "john@example.com (John)", "\u00e9t\u00e9", "<![CDATA[ ]]>", "a<!-- c -->b",
+          "<![CDATA[<p>a&nbsp;b &#150; c &unknown; AT&T &#x2019; &#0;</p><p>x<br>y</p>]]>",
+          "<![CDATA[<p>x<iframe src='h'></iframe>z</p><table><tr><td>c</td></tr></table>]]>",
+          "<![CDATA[&nbsp x &amp y <b>5 < 6</b> <<b>]]>", "<![CDATA[<ul><li>one<li>two</ul><p>after]]>",
+          "<![CDATA[<P style='color:red' onclick='z'>5 > 4 &amp; a & b &#8217;s</P><BR/>x<img src='i.png'/>]]>",
+          "&lt;figure&gt;&lt;figcaption&gt;Cap&lt;/figcaption&gt;&lt;/figure&gt;&lt;p&gt;Body&amp;nbsp;text&lt;/p&gt;"]
 _ELEMENTS = [("title", "title"), ("link", "link"), ("description", "description"), ("guid", "guid"),
              ('guid isPermaLink="false"', "guid"), ("pubDate", "pubDate"), ("author", "author"),
              ("dc:creator", "dc:creator"), ("content:encoded", "content:encoded"), ("dc:date", "dc:date"),
